@@ -1,0 +1,54 @@
+"""What every collector shares: the context it writes into and the registry.
+
+A collector is a class with ``source`` (``vault``, ``aws``, ``git``, ``audit``),
+``version`` and ``run()``. It reads one store of the engagement, adds typed
+records to ``ctx.sink`` and records what it could not read with
+``ctx.sink.gap(...)``. It raises `posture.errors.CollectionError` only when
+the store cannot be assessed at all (sealed, unreachable, bad credentials).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from rich.progress import Progress
+
+from posture.engagement import Engagement
+from posture.snapshot import SnapshotSink
+
+
+@dataclass
+class CollectContext:
+    engagement: Engagement
+    sink: SnapshotSink
+    fingerprint: Callable[[str | bytes], str]
+    as_of: datetime
+    progress: Progress | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Collector(Protocol):
+    source: ClassVar[str]
+    version: ClassVar[str]
+
+    def __init__(self, store: Any, ctx: CollectContext) -> None: ...
+
+    def run(self) -> None: ...
+
+
+# source -> "module:Class"; imported lazily so one missing extra does not break the rest.
+REGISTRY: dict[str, str] = {
+    "vault": "collectors.vault:VaultCollector",
+    "aws": "collectors.aws:AwsCollector",
+    "git": "collectors.git:GitCollector",
+    "audit": "collectors.audit:AuditCollector",
+}
+
+
+def collector_class(source: str) -> type[Collector]:
+    module, _, name = REGISTRY[source].partition(":")
+    return getattr(importlib.import_module(module), name)

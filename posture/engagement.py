@@ -1,0 +1,259 @@
+"""The engagement file: what to assess, how to connect, how to classify.
+
+Loaded from YAML and validated by pydantic. A mistake is reported as one line
+``FILE:LINE: field.path: message`` (exit code 2), because a consultant fixing a
+client's config wants the line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from posture.errors import ConfigError
+from posture.thresholds import Thresholds
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VaultAuth(_Strict):
+    """How the assessor authenticates. Secrets come from the environment, never the file."""
+
+    method: Literal["token", "approle", "jwt"] = "token"
+    mount: str | None = Field(None, description="Auth mount path; defaults to the method name.")
+    token_env: str = Field("VAULT_TOKEN", description="Environment variable holding the token.")
+    role_id: str | None = None
+    role_id_env: str = "VAULT_ROLE_ID"
+    secret_id_env: str = "VAULT_SECRET_ID"
+    role: str | None = Field(None, description="JWT role name.")
+    jwt_env: str = "VAULT_JWT"
+
+
+class VaultStore(_Strict):
+    name: str
+    address: str | None = Field(None, description="Defaults to $VAULT_ADDR.")
+    namespace: str | None = Field(None, description="Defaults to $VAULT_NAMESPACE.")
+    auth: VaultAuth = Field(default_factory=VaultAuth)
+    ca_cert: str | None = Field(None, description="Defaults to $VAULT_CACERT.")
+    skip_verify: bool | None = Field(None, description="Defaults to $VAULT_SKIP_VERIFY.")
+    concurrency: int = Field(16, ge=1, le=256)
+    timeout: float = Field(10.0, gt=0)
+    retries: int = Field(4, ge=0, le=20)
+    mounts: list[str] | None = Field(None, description="Only these mounts (default: all).")
+    list_tokens: bool = Field(True, description="Enumerate token accessors (needs sudo).")
+    audit_logs: list[str] = Field(
+        default_factory=list, description="Paths or globs of file audit device logs."
+    )
+
+
+class AwsAccount(_Strict):
+    id: str | None = None
+    role_arn: str
+    external_id: str | None = None
+    name: str | None = None
+
+
+class AwsStore(_Strict):
+    name: str
+    profile: str | None = None
+    regions: list[str] | Literal["all"] = Field(default_factory=lambda: ["us-east-1"])
+    accounts: list[AwsAccount] = Field(
+        default_factory=list, description="Assume-role into these; empty means the caller's."
+    )
+    endpoint_url: str | None = Field(None, description="moto / LocalStack; or $AWS_ENDPOINT_URL.")
+    concurrency: int = Field(8, ge=1, le=64)
+    services: list[str] | None = Field(None, description="Restrict to these services.")
+    cloudtrail_logs: list[str] = Field(
+        default_factory=list, description="Local paths/globs or s3://bucket/prefix."
+    )
+
+
+class GitStore(_Strict):
+    name: str
+    url: str = Field(description="Local path or clone URL (read-only).")
+    history: bool = True
+    refs: Literal["all", "head"] = "all"
+    max_commits: int | None = Field(None, ge=1)
+
+
+class Stores(_Strict):
+    vault: list[VaultStore] = Field(default_factory=list)
+    aws: list[AwsStore] = Field(default_factory=list)
+    git: list[GitStore] = Field(default_factory=list)
+
+
+class MatchRule(_Strict):
+    """Matches an item by glob on its path/name, or by tag / custom-metadata values."""
+
+    match: list[str] = Field(default_factory=list, description="fnmatch globs on path or name")
+    tags: dict[str, str] = Field(default_factory=dict, description="tag or metadata key: value")
+    stores: list[str] = Field(default_factory=list, description="Only items from these stores")
+
+
+class EnvironmentRule(MatchRule):
+    environment: str
+
+
+class SecretTypeRule(MatchRule):
+    type: str
+
+
+class OwnerRule(MatchRule):
+    owner: str
+    pager: str | None = Field(None, description="Who is paged when this owner's secret leaks.")
+
+
+class ClassRule(MatchRule):
+    data_class: Literal["public", "internal", "confidential", "regulated"] = Field(alias="class")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Classification(_Strict):
+    environments: list[EnvironmentRule] = Field(default_factory=list)
+    secret_types: list[SecretTypeRule] = Field(default_factory=list)
+    owners: list[OwnerRule] = Field(default_factory=list)
+    classes: list[ClassRule] = Field(default_factory=list)
+    environment_tag_keys: list[str] = Field(
+        default_factory=lambda: ["env", "environment", "stage"],
+        description="Tag / metadata keys read as the environment.",
+    )
+    owner_tag_keys: list[str] = Field(default_factory=lambda: ["owner", "team"])
+    type_tag_keys: list[str] = Field(default_factory=lambda: ["secret_type", "type"])
+
+
+class Waiver(_Strict):
+    """An accepted risk. Expired waivers stop applying."""
+
+    check: str = Field(description="Check id, e.g. VLT003, or a glob such as 'AWS*'.")
+    resource: str = Field("*", description="Glob on the finding's resource id.")
+    reason: str
+    approver: str
+    expires: date
+
+
+class Attestation(_Strict):
+    """Manual evidence for what no API shows (runbooks, playbooks, drills)."""
+
+    item: str = Field(description="Attestation key the catalog asks for, e.g. 'leak_playbook'.")
+    evidence: str = Field(description="Link or reference to the evidence.")
+    owner: str
+    date: date
+    scope: str = Field("*", description="Glob of resources or classes it covers.")
+    value: float | None = Field(None, description="A measured figure, e.g. minutes to revoke.")
+
+
+class Engagement(_Strict):
+    client: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str | None = None
+    stores: Stores = Field(default_factory=Stores)
+    classification: Classification = Field(default_factory=Classification)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    waivers: list[Waiver] = Field(default_factory=list)
+    attestations: list[Attestation] = Field(default_factory=list)
+    business_timezone: str = "UTC"
+
+    @field_validator("stores")
+    @classmethod
+    def _unique_store_names(cls, v: Stores) -> Stores:
+        seen: set[str] = set()
+        for group in (v.vault, v.aws, v.git):
+            for s in group:
+                if s.name in seen:
+                    raise ValueError(f"store name {s.name!r} is used twice")
+                seen.add(s.name)
+        return v
+
+
+class LoadedEngagement(BaseModel):
+    """An engagement with where it came from and the hash of its bytes."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    engagement: Engagement
+    path: Path
+    sha256: str
+
+
+def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node on ``loc`` that ruamel knows about."""
+    node, line = doc, None
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            try:
+                line = node.lc.key(key)[0] + 1
+            except (KeyError, TypeError):
+                pass
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+            try:
+                line = node.lc.item(key)[0] + 1
+            except (KeyError, TypeError):
+                pass
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _loc_str(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_engagement(text: str, path: Path) -> Engagement:
+    yaml = YAML(typ="rt")
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {e.problem or e.context}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}:1: the engagement must be a mapping with at least 'client'")
+    try:
+        return Engagement.model_validate(_plain(doc))
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        line = _line_of(doc, loc)
+        where = f"{path}:{line}" if line else str(path)
+        more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+        raise ConfigError(f"{where}: {_loc_str(loc)}: {err['msg']}{more}") from None
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def load_engagement(path: Path) -> LoadedEngagement:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such engagement file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return LoadedEngagement(
+        engagement=parse_engagement(text, path),
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )

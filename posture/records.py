@@ -1,0 +1,462 @@
+"""The snapshot's typed records: one pydantic model per table.
+
+Every collector emits these and every check reads them (as DataFrames), so this
+module is the contract between collection and evaluation. Records hold
+metadata only: there is deliberately no field that could carry a secret value.
+A source-code or configuration finding keeps a location and a keyed
+fingerprint (HMAC), never the matched text.
+
+Conventions:
+- ``store`` is the engagement's name for the store (``core``, ``main``, ...),
+  ``source`` the kind of store (``vault``, ``aws``, ``git``, ``audit``).
+- ``id`` is unique within its table across the whole snapshot.
+- Times are timezone-aware UTC datetimes; durations are whole seconds.
+  ``None`` always means "not known", never zero.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Source = Literal["vault", "aws", "git", "audit"]
+
+
+class Record(BaseModel):
+    """Base of every snapshot row."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    table: ClassVar[str] = ""
+    id: str = Field(description="Unique id of the resource within its table.")
+    store: str = Field(description="Engagement name of the store it came from.")
+    source: Source
+
+
+# --- Server and configuration -------------------------------------------------
+
+
+class Server(Record):
+    """One secret-store server or account: seal, HA and storage posture."""
+
+    table: ClassVar[str] = "server"
+    address: str | None = None
+    product: str | None = Field(None, description="openbao, vault, aws-account, ...")
+    version: str | None = None
+    initialized: bool | None = None
+    sealed: bool | None = None
+    seal_type: str | None = Field(None, description="shamir, awskms, transit, pkcs11, ...")
+    seal_threshold: int | None = None
+    seal_shares: int | None = None
+    ha_enabled: bool | None = None
+    storage_type: str | None = None
+    raft_peers: int | None = None
+    namespace: str | None = None
+    not_applicable: list[str] = Field(
+        default_factory=list,
+        description="Endpoints this product does not have (recorded, not failures).",
+    )
+
+
+class Mount(Record):
+    """A secrets engine mount (Vault) or an engine-like service (AWS)."""
+
+    table: ClassVar[str] = "mount"
+    path: str
+    type: str
+    kv_version: int | None = None
+    default_lease_ttl: int | None = None
+    max_lease_ttl: int | None = None
+    seal_wrap: bool | None = None
+    local: bool | None = None
+    description: str | None = None
+
+
+class AuthMethod(Record):
+    table: ClassVar[str] = "auth_method"
+    path: str
+    type: str
+    default_lease_ttl: int | None = None
+    max_lease_ttl: int | None = None
+    description: str | None = None
+
+
+class AuthRole(Record):
+    """A role/user of an auth method: AppRole, userpass, JWT/OIDC, Kubernetes, token."""
+
+    table: ClassVar[str] = "auth_role"
+    mount: str
+    method: str = Field(description="approle, userpass, jwt, oidc, kubernetes, token, ...")
+    name: str
+    policies: list[str] = Field(default_factory=list)
+    token_ttl: int | None = None
+    token_max_ttl: int | None = None
+    token_type: str | None = None
+    token_bound_cidrs: list[str] = Field(default_factory=list)
+    secret_id_ttl: int | None = None
+    secret_id_num_uses: int | None = None
+    secret_id_bound_cidrs: list[str] = Field(default_factory=list)
+    bind_secret_id: bool | None = None
+    bound_claims: dict[str, Any] = Field(default_factory=dict)
+    bound_audiences: list[str] = Field(default_factory=list)
+    bound_subject: str | None = None
+    bound_service_account_names: list[str] = Field(default_factory=list)
+    bound_service_account_namespaces: list[str] = Field(default_factory=list)
+    orphan: bool | None = None
+    renewable: bool | None = None
+    period: int | None = None
+
+
+class AuditDevice(Record):
+    table: ClassVar[str] = "audit_device"
+    path: str
+    type: str
+    enabled: bool = True
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Trail(Record):
+    """A CloudTrail trail."""
+
+    table: ClassVar[str] = "trail"
+    name: str
+    region: str
+    account: str | None = None
+    is_multi_region: bool | None = None
+    is_logging: bool | None = None
+    log_file_validation: bool | None = None
+    kms_key_id: str | None = None
+    logs_management_events: bool | None = None
+    logs_secrets_events: bool | None = Field(
+        None, description="Management events of Secrets Manager and KMS are recorded."
+    )
+    s3_bucket: str | None = None
+
+
+# --- Policies and principals ---------------------------------------------------
+
+
+class Policy(Record):
+    """A policy document: Vault ACL, IAM inline/managed, key or resource policy."""
+
+    table: ClassVar[str] = "policy"
+    name: str
+    kind: str = Field(description="vault_acl, iam_managed, iam_inline, kms_key, secret_resource, trust")
+    attached_to: str | None = None
+    document: str | None = Field(None, description="The policy text (HCL or JSON). No values.")
+
+
+class PolicyRule(Record):
+    """One path rule (Vault) or one statement x action x resource (IAM), parsed."""
+
+    table: ClassVar[str] = "policy_rule"
+    policy_id: str
+    policy: str
+    path: str = Field(description="Vault path pattern or IAM resource ARN pattern.")
+    capabilities: list[str] = Field(
+        default_factory=list, description="Vault capabilities or IAM actions."
+    )
+    effect: Literal["allow", "deny"] = "allow"
+    wildcard: bool = Field(False, description="Path has a * or + segment, or is a bare *.")
+    wildcard_all: bool = Field(False, description='Path is "*" (everything).')
+    sudo: bool = False
+    sys_access: bool = False
+    principals: list[str] = Field(default_factory=list)
+    conditions: dict[str, Any] = Field(default_factory=dict)
+
+
+class Principal(Record):
+    """An identity: Vault entity/group, IAM user/role/group, OIDC provider."""
+
+    table: ClassVar[str] = "principal"
+    name: str
+    kind: str = Field(description="vault_entity, vault_group, iam_user, iam_role, iam_group, oidc_provider, root")
+    arn: str | None = None
+    account: str | None = None
+    created_at: datetime | None = None
+    policies: list[str] = Field(default_factory=list, description="Policy ids bound to it.")
+    groups: list[str] = Field(default_factory=list)
+    members: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    password_enabled: bool | None = None
+    password_last_used: datetime | None = None
+    mfa_active: bool | None = None
+    trust_principals: list[str] = Field(default_factory=list)
+    trust_conditions: dict[str, Any] = Field(default_factory=dict)
+    last_used_at: datetime | None = None
+    disabled: bool | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class AccessKey(Record):
+    """A long-lived cloud access key (IAM user key, root key)."""
+
+    table: ClassVar[str] = "access_key"
+    principal: str
+    key_id: str = Field(description="Public key id (AKIA...), not a secret.")
+    active: bool = True
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    last_used_service: str | None = None
+    is_root: bool = False
+
+
+class Token(Record):
+    """A Vault token, seen through its accessor's lookup."""
+
+    table: ClassVar[str] = "token"
+    accessor_hash: str = Field(description="Keyed fingerprint of the accessor.")
+    display_name: str | None = None
+    policies: list[str] = Field(default_factory=list)
+    ttl: int | None = None
+    explicit_max_ttl: int | None = None
+    creation_time: datetime | None = None
+    creation_ttl: int | None = None
+    expire_time: datetime | None = None
+    orphan: bool | None = None
+    root: bool = False
+    renewable: bool | None = None
+    type: str | None = None
+    path: str | None = None
+    entity_id: str | None = None
+
+
+# --- Secrets, keys, certificates ----------------------------------------------
+
+
+class Secret(Record):
+    """A stored secret's metadata: Vault KV, AWS Secrets Manager, SSM parameter."""
+
+    table: ClassVar[str] = "secret"
+    kind: str = Field(description="kv1, kv2, secretsmanager, ssm_parameter, database_role")
+    path: str = Field(description="Full path or name, as the store shows it.")
+    mount: str | None = None
+    name: str
+    region: str | None = None
+    account: str | None = None
+    arn: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_rotated_at: datetime | None = None
+    last_accessed_at: datetime | None = None
+    deleted_at: datetime | None = None
+    current_version: int | None = None
+    oldest_version: int | None = None
+    version_count: int | None = None
+    max_versions: int | None = None
+    delete_version_after: int | None = None
+    rotation_enabled: bool | None = None
+    rotation_interval_days: int | None = None
+    rotation_schedule: str | None = None
+    next_rotation_at: datetime | None = None
+    kms_key_id: str | None = None
+    encrypted: bool | None = Field(None, description="SecureString / KMS-encrypted.")
+    parameter_type: str | None = None
+    tier: str | None = None
+    owning_service: str | None = None
+    replica_regions: list[str] = Field(default_factory=list)
+    has_resource_policy: bool | None = None
+    default_ttl: int | None = None
+    max_ttl: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    custom_metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class Key(Record):
+    """An encryption or signing key: Vault transit, AWS KMS."""
+
+    table: ClassVar[str] = "key"
+    name: str
+    kind: str = Field(description="transit, kms")
+    region: str | None = None
+    account: str | None = None
+    arn: str | None = None
+    manager: str | None = Field(None, description="CUSTOMER or AWS")
+    state: str | None = None
+    spec: str | None = None
+    usage: str | None = None
+    created_at: datetime | None = None
+    last_rotated_at: datetime | None = None
+    latest_version: int | None = None
+    min_decryption_version: int | None = None
+    rotation_enabled: bool | None = None
+    rotation_period_days: int | None = None
+    exportable: bool | None = None
+    deletion_allowed: bool | None = None
+    aliases: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Certificate(Record):
+    """A TLS certificate: Vault PKI, AWS ACM."""
+
+    table: ClassVar[str] = "certificate"
+    serial: str | None = None
+    subject: str | None = None
+    domains: list[str] = Field(default_factory=list)
+    issuer: str | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    region: str | None = None
+    arn: str | None = None
+    in_use: bool | None = None
+    renewal_eligible: bool | None = None
+    managed_renewal: bool | None = None
+    revoked: bool | None = None
+    key_algorithm: str | None = None
+
+
+# --- Source control, CI, configuration ------------------------------------------
+
+
+class SourceFinding(Record):
+    """A secret or risky file found in source, CI or cloud configuration.
+
+    Keeps the location, the detector and a keyed fingerprint; never the value.
+    """
+
+    table: ClassVar[str] = "source_finding"
+    repo: str
+    category: str = Field(description="secret, file, dockerfile, compose, k8s, helm, ci, config_env")
+    detector: str = Field(description="detect-secrets plugin or the rule that fired")
+    path: str
+    line: int | None = None
+    commit: str | None = None
+    author_date: datetime | None = None
+    first_seen_commit: str | None = None
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    commits: int | None = None
+    in_tree: bool | None = Field(None, description="Still present in HEAD's tree.")
+    in_history_only: bool | None = None
+    fingerprint: str | None = Field(None, description="HMAC-SHA256 under the engagement key.")
+    variable: str | None = Field(None, description="Variable or key name, never its value.")
+    public_prefix: str | None = Field(None, description="A public prefix such as AKIA, if any.")
+    refs: list[str] = Field(default_factory=list)
+    message: str | None = None
+
+
+class CiConfig(Record):
+    """One CI workflow or pipeline file and what it does with credentials."""
+
+    table: ClassVar[str] = "ci_config"
+    repo: str
+    path: str
+    provider: str = Field(description="github_actions, gitlab_ci")
+    uses_oidc: bool = False
+    static_cloud_credentials: list[str] = Field(
+        default_factory=list, description="e.g. aws-access-key-id, credentials_json, creds"
+    )
+    secrets_inherit: bool = False
+    to_json_secrets: bool = False
+    secrets_echoed: bool = False
+    secret_scanner: bool = False
+    secret_refs: list[str] = Field(default_factory=list, description="Names of secrets referenced.")
+
+
+class Repository(Record):
+    """A scanned repository and its hygiene facts."""
+
+    table: ClassVar[str] = "repository"
+    url: str
+    head: str | None = None
+    refs: int | None = None
+    commits_scanned: int | None = None
+    lines_scanned: int | None = None
+    env_ignored: bool | None = Field(None, description=".env is covered by .gitignore")
+    precommit_scanner: bool | None = None
+    ci_scanner: bool | None = None
+
+
+# --- Audit ----------------------------------------------------------------------
+
+
+class AccessEvent(Record):
+    """Aggregated access: one identity x path x operation x source IP x day."""
+
+    table: ClassVar[str] = "access_event"
+    principal: str
+    auth_method: str | None = None
+    path: str
+    operation: str
+    remote_addr: str | None = None
+    day: datetime
+    count: int
+    errors: int = 0
+    denied: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+class AuditSignal(Record):
+    """An anomaly or compliance signal derived from audit logs."""
+
+    table: ClassVar[str] = "audit_signal"
+    signal: str = Field(description="new_source_ip, volume_spike, off_hours_human, denied, failed_logins, long_ttl_token, root_token_use, policy_change, auth_change, stale_version_read")
+    principal: str | None = None
+    path: str | None = None
+    remote_addr: str | None = None
+    at: datetime | None = None
+    count: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditLog(Record):
+    """One audit log input that was parsed, with its counts."""
+
+    table: ClassVar[str] = "audit_log"
+    path: str
+    format: str = Field(description="vault_file, cloudtrail")
+    lines: int = 0
+    malformed: int = 0
+    bytes: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+# --- Coverage -------------------------------------------------------------------
+
+
+class CoverageGap(Record):
+    """Something that could not be read. Checks over ``tables`` become not_assessed.
+
+    ``scope`` narrows the gap: a mount path, ``account/region``, a repository.
+    An empty scope means the whole store.
+    """
+
+    table: ClassVar[str] = "coverage_gap"
+    tables: list[str] = Field(description="Snapshot tables made incomplete by this gap.")
+    scope: str = ""
+    service: str | None = None
+    operation: str = Field(description="The request, e.g. 'LIST secret/metadata/' or 'kms:ListKeys'.")
+    reason: str = Field(description="denied, not_found, timeout, error, unsupported, unreachable")
+    detail: str | None = None
+
+
+ALL_RECORDS: tuple[type[Record], ...] = (
+    Server,
+    Mount,
+    AuthMethod,
+    AuthRole,
+    AuditDevice,
+    Trail,
+    Policy,
+    PolicyRule,
+    Principal,
+    AccessKey,
+    Token,
+    Secret,
+    Key,
+    Certificate,
+    SourceFinding,
+    CiConfig,
+    Repository,
+    AccessEvent,
+    AuditSignal,
+    AuditLog,
+    CoverageGap,
+)
+
+RECORDS_BY_TABLE: dict[str, type[Record]] = {r.table: r for r in ALL_RECORDS}
