@@ -133,6 +133,10 @@ class Trail(Record):
         None, description="Management events of Secrets Manager and KMS are recorded."
     )
     s3_bucket: str | None = None
+    # AWS collector (#3)
+    is_organization_trail: bool | None = None
+    management_read_write: str | None = Field(None, description="All, ReadOnly or WriteOnly.")
+    excluded_event_sources: list[str] = Field(default_factory=list)
 
 
 # --- Policies and principals ---------------------------------------------------
@@ -165,6 +169,10 @@ class PolicyRule(Record):
     sys_access: bool = False
     principals: list[str] = Field(default_factory=list)
     conditions: dict[str, Any] = Field(default_factory=dict)
+    # AWS collector (#3): IAM statement shape
+    not_action: bool = Field(False, description="capabilities are a NotAction list.")
+    not_resource: bool = Field(False, description="path is a NotResource entry.")
+    sid: str | None = None
 
 
 class Principal(Record):
@@ -188,6 +196,9 @@ class Principal(Record):
     last_used_at: datetime | None = None
     disabled: bool | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # AWS collector (#3)
+    password_last_changed: datetime | None = None
+    max_session_seconds: int | None = None
 
 
 class AccessKey(Record):
@@ -201,6 +212,9 @@ class AccessKey(Record):
     last_used_at: datetime | None = None
     last_used_service: str | None = None
     is_root: bool = False
+    # AWS collector (#3)
+    last_used_region: str | None = None
+    account: str | None = None
 
 
 class Token(Record):
@@ -262,6 +276,11 @@ class Secret(Record):
     max_ttl: int | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     custom_metadata: dict[str, str] = Field(default_factory=dict)
+    # AWS collector (#3)
+    description: str | None = None
+    rotation_function: str | None = Field(None, description="Rotation Lambda ARN (Secrets Manager).")
+    customer_managed_key: bool | None = Field(None, description="Encrypted under a customer KMS key, not aws/*.")
+    primary_region: str | None = None
 
 
 class Key(Record):
@@ -287,6 +306,17 @@ class Key(Record):
     deletion_allowed: bool | None = None
     aliases: list[str] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+    # AWS collector (#3)
+    rotation_supported: bool | None = Field(None, description="Automatic rotation is possible for this key.")
+    next_rotation_at: datetime | None = None
+    origin: str | None = None
+    multi_region: bool | None = None
+    deletion_at: datetime | None = None
+    description: str | None = None
+    # Vault collector (#2)
+    version_created_at: list[datetime] = Field(
+        default_factory=list, description="Creation time of each key version, oldest first (transit)."
+    )
 
 
 class Certificate(Record):
@@ -306,6 +336,10 @@ class Certificate(Record):
     managed_renewal: bool | None = None
     revoked: bool | None = None
     key_algorithm: str | None = None
+    # AWS collector (#3)
+    status: str | None = None
+    type: str | None = Field(None, description="ACM: AMAZON_ISSUED, IMPORTED, PRIVATE.")
+    account: str | None = None
 
 
 # --- Source control, CI, configuration ------------------------------------------
@@ -336,6 +370,10 @@ class SourceFinding(Record):
     public_prefix: str | None = Field(None, description="A public prefix such as AKIA, if any.")
     refs: list[str] = Field(default_factory=list)
     message: str | None = None
+    paths: list[str] = Field(default_factory=list, description="Every path the secret was seen at.")
+    detectors: list[str] = Field(default_factory=list, description="Every detector that fired on it.")
+    tree_path: str | None = Field(None, description="Where it is in HEAD's tree, if still there.")
+    tree_line: int | None = None
 
 
 class CiConfig(Record):
@@ -354,6 +392,9 @@ class CiConfig(Record):
     secrets_echoed: bool = False
     secret_scanner: bool = False
     secret_refs: list[str] = Field(default_factory=list, description="Names of secrets referenced.")
+    oidc_providers: list[str] = Field(default_factory=list, description="aws, gcp, azure, vault, gitlab")
+    id_token_write: bool | None = Field(None, description="Grants permissions id-token: write (GitHub) or id_tokens (GitLab).")
+    secret_scanners: list[str] = Field(default_factory=list, description="gitleaks, trufflehog, ...")
 
 
 class Repository(Record):
@@ -368,6 +409,11 @@ class Repository(Record):
     env_ignored: bool | None = Field(None, description=".env is covered by .gitignore")
     precommit_scanner: bool | None = None
     ci_scanner: bool | None = None
+    history_scanned: bool | None = None
+    commits_total: int | None = Field(None, description="Non-merge commits on the scanned refs.")
+    secrets_found: int | None = Field(None, description="Distinct secrets (by fingerprint), tree and history.")
+    secrets_in_tree: int | None = None
+    secret_scanners: list[str] = Field(default_factory=list, description="Scanners in pre-commit or CI.")
 
 
 # --- Audit ----------------------------------------------------------------------
@@ -388,6 +434,11 @@ class AccessEvent(Record):
     denied: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
+    resource: str | None = Field(
+        None,
+        description="Join key with the secret table: its id (vault:<store>:<mount>/<path>, "
+        "KV v2 data/ removed) or, for AWS, the ARN or name. None for sys/ and auth/ paths.",
+    )
 
 
 class AuditSignal(Record):
@@ -414,6 +465,16 @@ class AuditLog(Record):
     bytes: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
+    events: int | None = Field(None, description="Events analysed (Vault: response entries).")
+    skipped: int | None = Field(
+        None, description="Entries not analysed: Vault request entries, CloudTrail events of other services."
+    )
+    malformed_lines: list[int] = Field(
+        default_factory=list, description="Line numbers of the first malformed lines (never their text)."
+    )
+    duplicate_of: str | None = Field(
+        None, description="Another input carrying the same events (a mirror audit device); not re-counted."
+    )
 
 
 # --- Coverage -------------------------------------------------------------------

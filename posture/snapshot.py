@@ -13,6 +13,7 @@ one. `Snapshot.load` re-checks every hash before handing out data.
 from __future__ import annotations
 
 import threading
+import types
 import typing
 from collections import Counter
 from datetime import datetime, timezone
@@ -129,7 +130,10 @@ class SnapshotSink:
 def _datetime_fields(model: type[Record]) -> list[str]:
     out = []
     for name, f in model.model_fields.items():
-        if datetime in typing.get_args(f.annotation) or f.annotation is datetime:
+        ann = f.annotation
+        # datetime or Optional[datetime]; not list[datetime] (kept as a list column)
+        is_union = typing.get_origin(ann) in (typing.Union, types.UnionType)
+        if ann is datetime or (is_union and datetime in typing.get_args(ann)):
             out.append(name)
     return out
 

@@ -29,6 +29,7 @@ class Thresholds(BaseModel):
             "oauth-client-secret": 90,
             "webhook-secret": 90,
             "generic": 90,
+            "cloud-access-key": 90,
         },
         description="Maximum age in days since last rotation, per secret type (seed 001).",
     )
@@ -56,7 +57,37 @@ class Thresholds(BaseModel):
     min_shamir_shares: int = Field(5)
     volume_spike_factor: float = Field(3.0, description="Access volume over N x baseline.")
     long_ttl_token_hours: int = Field(
-        768, description="Tokens created with a TTL above this are 'unusually long'."
+        720,
+        description="Tokens created with a TTL above this are 'unusually long' "
+        "(30 days: seed 001's long-lived static token bound).",
     )
     business_hours: tuple[int, int] = Field((7, 20), description="Local business hours [start, end).")
     failed_login_burst: int = Field(5, description="Failed logins from one source in an hour.")
+    # --- added with the check catalog (issue 5) ---
+    ssh_max_ttl_hours: int = Field(8, description="SSH engine: 30 min interactive, 8 h automation.")
+    kubernetes_token_ttl_hours: int = Field(1, description="Kubernetes auth role ttl 1 h (seed 001).")
+    shared_secret_max_consumers: int = Field(
+        1, description="Distinct service principals that may read one secret (seed 003)."
+    )
+    shared_login_max_sources: int = Field(
+        3, description="Distinct source IPs per day for one human login before it looks shared."
+    )
+    min_raft_peers: int = Field(3, description="HA raft needs a quorum of at least 3 voters.")
+    attestation_max_age_days: int = Field(
+        365, description="Manual evidence older than this is stale and fails."
+    )
+    time_to_revoke_minutes: float = Field(
+        15, description="Leak containment target: 15 minutes (seed 001 emergency procedures)."
+    )
+    due_soon_days: int = Field(30, description="Rotation plan: items due within this are 'due soon'.")
+    critical_environments: list[str] = Field(
+        default_factory=lambda: ["prod"], description="Environments whose secrets are critical."
+    )
+    critical_classes: list[str] = Field(
+        default_factory=lambda: ["confidential", "regulated"],
+        description="Data classes whose secrets are critical (leak cards, pager check).",
+    )
+    min_coverage_for_grade: dict[str, float] = Field(
+        default_factory=lambda: {"A": 0.9, "B": 0.75, "C": 0.5},
+        description="Assessed share of results needed to reach a grade (scoring cap).",
+    )

@@ -1,0 +1,735 @@
+"""Audit-log analysis: pure, vectorised functions over access and signal frames.
+
+The audit collector calls these on what it parsed; the audit-activity
+notebook and the checks call them on the snapshot's ``access_event`` and
+``audit_signal`` frames (`posture.snapshot.Snapshot.frame`). No I/O here.
+
+Every signal the collector writes is one `posture.records.AuditSignal` row;
+`SIGNALS` documents what each ``signal`` value means, so a check can turn it
+into a finding without re-reading this module.
+
+Joining with the secret inventory: ``access_event.resource`` is the id the
+secret would have in the ``secret`` table (``vault:<store>:<mount>/<path>``
+with the KV v2 ``data/``/``metadata/`` segment removed; for AWS the ARN or
+name of the resource). `last_access` and `orphaned_secrets` do that join.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: signal name -> what it means (the checks helper turns each into findings).
+SIGNALS: dict[str, str] = {
+    "new_source_ip": (
+        "A principal used a source IP it had not used during its first `learn_days` of "
+        "activity in the log. detail.new_cidr is true when the whole /24 (IPv4) or /64 "
+        "(IPv6) is new for it too (seed 001: 'secret accessed from new IP/CIDR range')."
+    ),
+    "volume_spike": (
+        "A path's requests on one day exceeded volume_spike_factor x its baseline (mean of "
+        "the previous `window` days, at least `min_history` days of history, baseline "
+        "floored at 1) and at least `min_count` requests (seed 001: '>3x baseline')."
+    ),
+    "off_hours_human": (
+        "Requests by a human auth method (userpass, oidc, ldap, okta, github, radius; AWS "
+        "console/SSO/SAML) outside business_hours in business_timezone, or on a weekend; one "
+        "row per principal and local day."
+    ),
+    "denied": (
+        "Requests refused with 'permission denied' (Vault) or AccessDenied-like codes "
+        "(CloudTrail): access attempted outside the policy scope; one row per principal x path."
+    ),
+    "failed_logins": (
+        "At least failed_login_burst failed logins from one source address within one clock "
+        "hour (any user); detail.succeeded_same_hour counts successes in that hour."
+    ),
+    "long_ttl_token": (
+        "A token created with a TTL above long_ttl_token_hours, a non-expiring root token, "
+        "or an IAM access key (a non-expiring credential)."
+    ),
+    "root_token_use": (
+        "A request made with a token carrying the 'root' policy (Vault) or by the AWS account "
+        "root user; one row per principal x source x day."
+    ),
+    "policy_change": "A policy was written or deleted in the period (drift): Vault sys/policy*, IAM/KMS/resource policies.",
+    "auth_change": "An auth method, role or user was enabled, changed or removed; IAM users, keys, roles, MFA, IdPs.",
+    "audit_change": "An audit device or trail was changed, stopped or removed.",
+    "mount_change": "A secrets engine was mounted, tuned or unmounted.",
+    "stale_version_read": (
+        "A consumer read an older KV v2 version (or AWSPREVIOUS / a pinned versionId) after a "
+        "newer version existed: it has not picked up a rotation."
+    ),
+    "used_after_revocation": "A revoked credential was used successfully after its revocation.",
+    "policy_usage": (
+        "Least-privilege evidence: for a Vault policy (granting_policies of successful "
+        "requests) or an AWS principal, the paths/resources and capabilities/actions actually "
+        "used in the period. Compare with policy_rule via `least_privilege`."
+    ),
+    "metric:failed_auth_rate_around_rotation": (
+        "Stage-5 metric: failed-login rate within +/- window_hours of secret rotations vs the "
+        "rate outside those windows."
+    ),
+    "metric:secret_fetch_error_rate": "Stage-5 metric: share of secret reads that failed (and were denied).",
+    "metric:revocation_to_last_use": (
+        "Stage-5 metric, one row per revocation seen: seconds from the revocation to the last "
+        "presentation of the revoked credential (negative = last use was before it)."
+    ),
+}
+
+SIGNAL_COLUMNS = ["signal", "principal", "path", "remote_addr", "at", "count", "detail"]
+CAPABILITY_OF_OPERATION = {
+    "read": "read", "list": "list", "create": "create", "update": "update",
+    "delete": "delete", "patch": "patch",
+}
+KV2_SEGMENTS = ("data", "metadata", "delete", "undelete", "destroy", "subkeys")
+NON_SECRET_PREFIXES = ("sys/", "auth/", "identity/", "cubbyhole/")
+
+
+def empty_signals() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in SIGNAL_COLUMNS})
+
+
+def _signals(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    if not rows:
+        return empty_signals()
+    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+
+
+def _ts(value: Any) -> datetime | None:
+    """A UTC datetime from a string/Timestamp/None (NaT -> None)."""
+    if value is None:
+        return None
+    t = pd.Timestamp(value)
+    if pd.isna(t):
+        return None
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.to_pydatetime()
+
+
+def _iso(value: Any) -> str | None:
+    t = _ts(value)
+    return t.isoformat() if t else None
+
+
+# --- Paths and resources -----------------------------------------------------------
+
+
+def vault_secret_path(path: str, kv_mounts: set[str] | None = None) -> str | None:
+    """Logical secret path of a Vault API path, or None for system/auth paths.
+
+    ``secret/data/prod/db`` -> ``secret/prod/db``; KV v1 and other engines keep
+    their path. ``kv_mounts`` (KV mount points seen in the log, with a trailing
+    slash, e.g. ``team/kv/``) handles nested mounts; without it, a first
+    segment followed by a KV v2 segment is rewritten.
+    """
+    if path.startswith(NON_SECRET_PREFIXES):
+        return None
+    if kv_mounts:
+        mount = max((m for m in kv_mounts if path.startswith(m)), key=len, default=None)
+        if mount is not None:
+            seg, _, rest = path[len(mount):].partition("/")
+            return mount + rest if seg in KV2_SEGMENTS else path
+    parts = path.split("/")
+    if len(parts) >= 2 and parts[1] in KV2_SEGMENTS:
+        rest = "/".join(parts[2:])
+        return f"{parts[0]}/{rest}" if rest else f"{parts[0]}/"
+    return path
+
+
+def cidr_of(addr: str) -> str | None:
+    """/24 for IPv4, /64 for IPv6, None when ``addr`` is not an IP (e.g. a service name)."""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+
+
+# --- Access-based signals ----------------------------------------------------------
+
+
+def new_source_ips(access: pd.DataFrame, learn_days: int = 7) -> pd.DataFrame:
+    """`new_source_ip` signals from an ``access_event`` frame (see `SIGNALS`)."""
+    if access.empty:
+        return empty_signals()
+    a = access[access["remote_addr"].notna()]
+    ips = pd.Series(a["remote_addr"].unique())
+    cidrs = dict(zip(ips, ips.map(cidr_of)))
+    a = a.assign(cidr=a["remote_addr"].map(cidrs))
+    a = a[a["cidr"].notna()]
+    if a.empty:
+        return empty_signals()
+    per = (
+        a.groupby(["principal", "remote_addr"], sort=False)
+        .agg(first_at=("first_at", "min"), count=("count", "sum"), cidr=("cidr", "first"))
+        .reset_index()
+    )
+    start = per.groupby("principal")["first_at"].transform("min")
+    per["learn_end"] = start + pd.Timedelta(days=learn_days)
+    known = per[per["first_at"] < per["learn_end"]]
+    new = per[per["first_at"] >= per["learn_end"]]
+    if new.empty:
+        return empty_signals()
+    known_cidrs = set(zip(known["principal"], known["cidr"]))
+    known_ips = known.groupby("principal")["remote_addr"].nunique()
+    rows = []
+    for r in new.itertuples(index=False):
+        rows.append(
+            {
+                "signal": "new_source_ip", "principal": r.principal, "path": None,
+                "remote_addr": r.remote_addr, "at": _ts(r.first_at), "count": int(r.count),
+                "detail": {
+                    "cidr": r.cidr, "new_cidr": (r.principal, r.cidr) not in known_cidrs,
+                    "known_ips": int(known_ips.get(r.principal, 0)), "learn_days": learn_days,
+                    "learn_end": _iso(r.learn_end),
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def daily_path_volume(
+    access: pd.DataFrame, window: int = 14, min_history: int = 3
+) -> pd.DataFrame:
+    """Per path and day: requests, baseline (mean of the previous ``window`` days) and ratio.
+
+    Days without requests count as zero from the path's first day to the last
+    day of the log; there is no baseline before ``min_history`` days of history.
+    """
+    cols = ["path", "day", "count", "baseline", "ratio"]
+    if access.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    daily = access.groupby(["path", "day"])["count"].sum()
+    pv = daily.unstack("day", fill_value=0).astype(float)
+    days = pd.date_range(pv.columns.min(), pv.columns.max(), freq="D")
+    pv = pv.reindex(columns=days, fill_value=0.0)
+    first = daily.reset_index().groupby("path")["day"].min()
+    before_first = pd.DataFrame(
+        np.asarray(days)[None, :] < first.reindex(pv.index).to_numpy()[:, None],
+        index=pv.index, columns=days,
+    )
+    pv = pv.mask(before_first)
+    base = pv.T.shift(1).rolling(window, min_periods=min_history).mean().T
+    out = pd.DataFrame({"count": pv.stack(), "baseline": base.stack(future_stack=True)}).reset_index()
+    out.columns = ["path", "day", "count", "baseline"]
+    out["ratio"] = out["count"] / out["baseline"].clip(lower=1.0)
+    return out
+
+
+def volume_spikes(
+    access: pd.DataFrame, factor: float = 3.0, window: int = 14, min_history: int = 3,
+    min_count: int = 10,
+) -> pd.DataFrame:
+    """`volume_spike` signals (see `SIGNALS`)."""
+    vol = daily_path_volume(access, window, min_history)
+    if vol.empty:
+        return empty_signals()
+    hit = vol[(vol["baseline"].notna()) & (vol["count"] >= min_count) & (vol["ratio"] > factor)]
+    if hit.empty:
+        return empty_signals()
+    top = (
+        access.groupby(["path", "day", "principal"])["count"].sum().reset_index()
+        .sort_values("count", ascending=False)
+    )
+    rows = []
+    for r in hit.itertuples(index=False):
+        who = top[(top["path"] == r.path) & (top["day"] == r.day)].head(5)
+        rows.append(
+            {
+                "signal": "volume_spike", "principal": who["principal"].iloc[0] if len(who) else None,
+                "path": r.path, "remote_addr": None, "at": _ts(r.day), "count": int(r.count),
+                "detail": {
+                    "baseline": round(float(r.baseline), 2), "ratio": round(float(r.ratio), 2),
+                    "factor": factor, "window_days": window,
+                    "top_principals": {p: int(c) for p, c in zip(who["principal"], who["count"])},
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def off_hours(
+    human_hours: pd.DataFrame, timezone: str = "UTC", business_hours: tuple[int, int] = (7, 20),
+    weekends: bool = True,
+) -> pd.DataFrame:
+    """`off_hours_human` signals from per-hour human access (columns principal, method,
+    path, operation, remote_addr, hour, count)."""
+    if human_hours.empty:
+        return empty_signals()
+    local = human_hours["hour"].dt.tz_convert(timezone)
+    h = local.dt.hour
+    off = (h < business_hours[0]) | (h >= business_hours[1])
+    if weekends:
+        off |= local.dt.day_of_week >= 5
+    x = human_hours[off].assign(local_day=local[off].dt.strftime("%Y-%m-%d"), local_hour=h[off])
+    if x.empty:
+        return empty_signals()
+    rows = []
+    for (principal, day), g in x.groupby(["principal", "local_day"], sort=True):
+        paths = g.groupby("path")["count"].sum().sort_values(ascending=False)
+        rows.append(
+            {
+                "signal": "off_hours_human", "principal": principal, "path": paths.index[0],
+                "remote_addr": g["remote_addr"].iloc[0], "at": _ts(g["hour"].min()),
+                "count": int(g["count"].sum()),
+                "detail": {
+                    "local_day": day, "timezone": timezone, "business_hours": list(business_hours),
+                    "local_hours": sorted({int(v) for v in g["local_hour"]}),
+                    "methods": sorted(set(g["method"])), "paths": {p: int(c) for p, c in paths.head(10).items()},
+                    "remote_addrs": sorted(set(g["remote_addr"]))[:10],
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def denied_requests(access: pd.DataFrame) -> pd.DataFrame:
+    """`denied` signals: one per principal x path with any denied request."""
+    if access.empty:
+        return empty_signals()
+    d = access[access["denied"] > 0]
+    if d.empty:
+        return empty_signals()
+    rows = []
+    for (principal, path), g in d.groupby(["principal", "path"], sort=True):
+        rows.append(
+            {
+                "signal": "denied", "principal": principal, "path": path,
+                "remote_addr": g["remote_addr"].iloc[0], "at": _ts(g["first_at"].min()),
+                "count": int(g["denied"].sum()),
+                "detail": {
+                    "operations": sorted(set(g["operation"])), "last_at": _iso(g["last_at"].max()),
+                    "remote_addrs": sorted(set(g["remote_addr"].dropna()))[:10],
+                    "days": int(g["day"].nunique()),
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def failed_login_bursts(logins: pd.DataFrame, burst: int = 5) -> pd.DataFrame:
+    """`failed_logins` signals from hourly login attempts (remote_addr, mount, user, hour, ok, failed)."""
+    if logins.empty:
+        return empty_signals()
+    g = logins.groupby(["remote_addr", "hour"])
+    agg = g.agg(failed=("failed", "sum"), ok=("ok", "sum")).reset_index()
+    hits = agg[agg["failed"] >= burst]
+    rows = []
+    for r in hits.itertuples(index=False):
+        part = logins[(logins["remote_addr"] == r.remote_addr) & (logins["hour"] == r.hour)]
+        users = part.groupby("user")["failed"].sum().sort_values(ascending=False)
+        mounts = sorted(set(part["mount"]))
+        rows.append(
+            {
+                "signal": "failed_logins", "principal": users.index[0] if len(users) else None,
+                "path": f"auth/{mounts[0]}/login" if len(mounts) == 1 else "auth/*/login",
+                "remote_addr": r.remote_addr, "at": _ts(r.hour), "count": int(r.failed),
+                "detail": {
+                    "threshold": burst, "users": {u: int(c) for u, c in users.head(20).items()},
+                    "mounts": mounts, "succeeded_same_hour": int(r.ok),
+                },
+            }
+        )
+    return _signals(rows)
+
+
+# --- Event-list signals ------------------------------------------------------------
+
+
+def root_token_use(root: pd.DataFrame) -> pd.DataFrame:
+    """`root_token_use` signals (columns principal, remote_addr, day, count, first_at, last_at, paths)."""
+    rows = [
+        {
+            "signal": "root_token_use", "principal": r.principal, "path": (sorted(r.paths) or [None])[0],
+            "remote_addr": r.remote_addr, "at": _ts(r.first_at), "count": int(r.count),
+            "detail": {"last_at": _iso(r.last_at), "paths": sorted(r.paths)[:20]},
+        }
+        for r in root.itertuples(index=False)
+    ]
+    return _signals(rows)
+
+
+def long_ttl_tokens(tokens: pd.DataFrame, long_ttl_hours: int) -> pd.DataFrame:
+    """`long_ttl_token` signals (the parser keeps only tokens above the threshold)."""
+    rows = []
+    for r in tokens.itertuples(index=False):
+        rows.append(
+            {
+                "signal": "long_ttl_token", "principal": r.principal, "path": r.path,
+                "remote_addr": r.remote, "at": _ts(r.at), "count": 1,
+                "detail": {
+                    "ttl_hours": round(r.ttl_seconds / 3600, 2) if r.ttl_seconds else None,
+                    "non_expiring": bool(r.non_expiring), "threshold_hours": long_ttl_hours,
+                    "policies": list(r.policies), "token_display_name": r.display_name,
+                    "accessor_hmac": r.accessor,
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def drift(changes: pd.DataFrame) -> pd.DataFrame:
+    """policy_change / auth_change / audit_change / mount_change signals, one per path x day."""
+    if changes.empty:
+        return empty_signals()
+    c = changes.assign(day=changes["at"].dt.floor("D"))
+    rows = []
+    for (kind, path, principal, _day), g in c.groupby(["kind", "path", "principal", "day"], sort=True):
+        rows.append(
+            {
+                "signal": kind, "principal": principal, "path": path,
+                "remote_addr": g["remote"].iloc[0], "at": _ts(g["at"].min()), "count": len(g),
+                "detail": {
+                    "operations": sorted(set(g["operation"])),
+                    "succeeded": int(g["succeeded"].sum()), "failed": int((~g["succeeded"]).sum()),
+                    "last_at": _iso(g["at"].max()),
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def stale_version_reads(stale: pd.DataFrame) -> pd.DataFrame:
+    """`stale_version_read` signals (principal, path, count, first_at, last_at, version_read,
+    current_version, rotated_at, remote_addr)."""
+    rows = [
+        {
+            "signal": "stale_version_read", "principal": r.principal, "path": r.path,
+            "remote_addr": r.remote_addr, "at": _ts(r.first_at), "count": int(r.count),
+            "detail": {
+                "version_read": r.version_read, "current_version": r.current_version,
+                "rotated_at": _iso(r.rotated_at), "last_at": _iso(r.last_at),
+            },
+        }
+        for r in stale.itertuples(index=False)
+    ]
+    return _signals(rows)
+
+
+def revocations(revs: pd.DataFrame) -> pd.DataFrame:
+    """`metric:revocation_to_last_use` rows, plus `used_after_revocation` signals."""
+    rows = []
+    for r in revs.itertuples(index=False):
+        at = _ts(r.at)
+        before = _ts(r.last_use_before_at)
+        after = _ts(r.last_attempt_at)
+        last = after or before
+        seconds = (last - at).total_seconds() if (last and at) else None
+        rows.append(
+            {
+                "signal": "metric:revocation_to_last_use", "principal": r.principal,
+                "path": r.kind, "remote_addr": r.remote, "at": at, "count": int(r.attempts_after),
+                "detail": {
+                    "credential_hmac": r.credential, "kind": r.kind,
+                    "last_use_before_at": _iso(before), "last_attempt_after_at": _iso(after),
+                    "seconds": seconds, "attempts_after": int(r.attempts_after),
+                    "successes_after": int(r.successes_after),
+                },
+            }
+        )
+        if r.successes_after:
+            rows.append(
+                {
+                    "signal": "used_after_revocation", "principal": r.principal, "path": r.kind,
+                    "remote_addr": r.remote, "at": _ts(r.last_success_after_at),
+                    "count": int(r.successes_after),
+                    "detail": {"credential_hmac": r.credential, "revoked_at": _iso(at)},
+                }
+            )
+    return _signals(rows)
+
+
+# --- Least privilege ---------------------------------------------------------------
+
+
+def vault_policy_usage(usage: pd.DataFrame) -> pd.DataFrame:
+    """`policy_usage` signals from (policy, path, operation, count) of granted requests."""
+    rows = []
+    for policy, g in usage.groupby("policy", sort=True):
+        used = (
+            g.assign(capability=g["operation"].map(CAPABILITY_OF_OPERATION).fillna(g["operation"]))
+            .groupby("path")
+            .agg(capabilities=("capability", lambda s: sorted(set(s))), count=("count", "sum"))
+            .sort_values("count", ascending=False)
+        )
+        rows.append(
+            {
+                "signal": "policy_usage", "principal": None, "path": policy, "remote_addr": None,
+                "at": None, "count": int(g["count"].sum()),
+                "detail": {
+                    "policy": policy, "kind": "vault_acl",
+                    "used": [
+                        {"path": p, "capabilities": c, "count": int(n)}
+                        for p, c, n in zip(used.index, used["capabilities"], used["count"])
+                    ][:500],
+                    "paths_used": len(used),
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def aws_principal_usage(access: pd.DataFrame) -> pd.DataFrame:
+    """`policy_usage` signals for AWS principals: actions x resources that succeeded."""
+    if access.empty:
+        return empty_signals()
+    ok = access[access["count"] > access["errors"]]
+    ok = ok[~ok["auth_method"].isin(["aws_service"])]
+    rows = []
+    for principal, g in ok.groupby("principal", sort=True):
+        used = (
+            g.groupby("path")
+            .agg(capabilities=("operation", lambda s: sorted(set(s))), count=("count", "sum"))
+            .sort_values("count", ascending=False)
+        )
+        rows.append(
+            {
+                "signal": "policy_usage", "principal": principal, "path": principal, "remote_addr": None,
+                "at": None, "count": int(g["count"].sum()),
+                "detail": {
+                    "policy": principal, "kind": "aws_principal",
+                    "used": [
+                        {"path": p, "capabilities": c, "count": int(n)}
+                        for p, c, n in zip(used.index, used["capabilities"], used["count"])
+                    ][:500],
+                    "paths_used": len(used),
+                },
+            }
+        )
+    return _signals(rows)
+
+
+def vault_path_matches(pattern: str, path: str) -> bool:
+    """Vault ACL path semantics: ``+`` is one segment, a trailing ``*`` is a prefix glob."""
+    pp, ps = pattern.split("/"), path.split("/")
+    glob = pattern.endswith("*")
+    if glob:
+        pp[-1] = pp[-1][:-1]
+    if not glob and len(pp) != len(ps):
+        return False
+    if glob and len(ps) < len(pp):
+        return False
+    for i, seg in enumerate(pp):
+        last = i == len(pp) - 1
+        if seg == "+":
+            continue
+        if last and glob:
+            return ps[i].startswith(seg) if i < len(ps) else seg == ""
+        if ps[i] != seg:
+            return False
+    return True
+
+
+def least_privilege(signals: pd.DataFrame, policy_rules: pd.DataFrame) -> pd.DataFrame:
+    """Per policy rule: capabilities granted, used in the period, and a suggestion.
+
+    ``signals`` is the ``audit_signal`` frame (its ``policy_usage`` rows);
+    ``policy_rules`` the snapshot's ``policy_rule`` frame. A rule no request
+    used is suggested for removal; a rule used with fewer capabilities than
+    granted, for narrowing. Policies never seen in the log are reported as
+    'unused in the period'.
+    """
+    cols = ["policy", "rule_path", "granted", "used", "unused", "requests", "used_paths", "suggestion"]
+    if policy_rules.empty:
+        return pd.DataFrame(columns=cols)
+    usage = signals[signals["signal"] == "policy_usage"] if not signals.empty else signals
+    used_by_policy: dict[str, list[dict[str, Any]]] = {}
+    for d in usage.get("detail", pd.Series(dtype=object)):
+        if isinstance(d, dict) and d.get("kind") == "vault_acl":
+            used_by_policy.setdefault(d["policy"], []).extend(d.get("used") or [])
+    rows = []
+    for r in policy_rules.itertuples(index=False):
+        if getattr(r, "effect", "allow") == "deny":
+            continue
+        granted = sorted(set(r.capabilities or []))
+        used_entries = [u for u in used_by_policy.get(r.policy, []) if vault_path_matches(r.path, u["path"])]
+        used = sorted({c for u in used_entries for c in u["capabilities"]})
+        n = sum(int(u["count"]) for u in used_entries)
+        real = [c for c in granted if c not in ("deny", "sudo")]
+        unused = [c for c in real if c not in used]
+        if r.policy not in used_by_policy:
+            suggestion = "policy unused in the period: confirm its holders still need it"
+        elif not used_entries:
+            suggestion = f"remove rule {r.path!r}: not used in the period"
+        elif unused:
+            suggestion = f"narrow {r.path!r} to {used} (unused: {unused})"
+        else:
+            suggestion = "keep: every granted capability was used"
+        if used_entries and ("*" in r.path or "+" in r.path):
+            distinct = sorted({u["path"] for u in used_entries})
+            if len(distinct) <= 5:
+                suggestion += f"; wildcard used only for {distinct}"
+        rows.append(
+            {
+                "policy": r.policy, "rule_path": r.path, "granted": granted, "used": used,
+                "unused": unused, "requests": n,
+                "used_paths": sorted({u["path"] for u in used_entries})[:20], "suggestion": suggestion,
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --- Metrics -----------------------------------------------------------------------
+
+
+def failed_auth_around_rotations(
+    logins: pd.DataFrame, rotations: pd.DataFrame, window_hours: int = 1
+) -> pd.DataFrame:
+    """`metric:failed_auth_rate_around_rotation` (one row; empty when nothing to measure)."""
+    if logins.empty:
+        return empty_signals()
+    hours = logins.groupby("hour").agg(ok=("ok", "sum"), failed=("failed", "sum"))
+    in_window = pd.Series(False, index=hours.index)
+    per_rotation = []
+    if not rotations.empty:
+        rot_hours = rotations["at"].dt.floor("h")
+        idx = hours.index
+        for at, rh in zip(rotations["at"], rot_hours):
+            lo, hi = rh - pd.Timedelta(hours=window_hours), rh + pd.Timedelta(hours=window_hours)
+            m = np.asarray((idx >= lo) & (idx <= hi), dtype=bool)
+            in_window |= m
+            sel = hours[m]
+            per_rotation.append((at, int(sel["failed"].sum()), int(sel[["ok", "failed"]].sum().sum())))
+    inside, outside = hours[in_window.to_numpy()], hours[~in_window.to_numpy()]
+
+    def rate(x: pd.DataFrame) -> float | None:
+        total = int(x["ok"].sum() + x["failed"].sum())
+        return round(float(x["failed"].sum()) / total, 4) if total else None
+
+    r_in, r_out = rate(inside), rate(outside)
+    worst = sorted(per_rotation, key=lambda t: -t[1])[:20]
+    return _signals(
+        [
+            {
+                "signal": "metric:failed_auth_rate_around_rotation", "principal": None, "path": None,
+                "remote_addr": None, "at": None, "count": len(rotations),
+                "detail": {
+                    "rotations": len(rotations), "window_hours": window_hours,
+                    "attempts_in_window": int(inside[["ok", "failed"]].sum().sum()),
+                    "failed_in_window": int(inside["failed"].sum()), "rate_in_window": r_in,
+                    "attempts_outside": int(outside[["ok", "failed"]].sum().sum()),
+                    "failed_outside": int(outside["failed"].sum()), "rate_outside": r_out,
+                    "ratio": round(r_in / r_out, 2) if (r_in is not None and r_out) else None,
+                    "worst_rotations": [
+                        {"at": _iso(a), "failed": f, "attempts": t} for a, f, t in worst
+                    ],
+                },
+            }
+        ]
+    )
+
+
+def secret_fetches(access: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``access`` that are secret reads (Vault reads outside sys/auth/identity,
+    AWS GetSecretValue / GetParameter*)."""
+    if access.empty:
+        return access
+    from collectors.audit_parse import SECRET_READ_EVENTS
+
+    op = access["operation"]
+    path = access["path"].astype(str)
+    vault_read = (op == "read") & ~path.str.startswith(NON_SECRET_PREFIXES)
+    return access[vault_read | op.isin(SECRET_READ_EVENTS)]
+
+
+def fetch_error_rate(access: pd.DataFrame) -> pd.DataFrame:
+    """`metric:secret_fetch_error_rate` (one row; empty when there were no reads)."""
+    f = secret_fetches(access)
+    if f.empty:
+        return empty_signals()
+    total, errors, denied = int(f["count"].sum()), int(f["errors"].sum()), int(f["denied"].sum())
+    by_day = f.groupby("day")[["count", "errors"]].sum()
+    worst = f.groupby("principal")[["count", "errors"]].sum().sort_values("errors", ascending=False).head(10)
+    return _signals(
+        [
+            {
+                "signal": "metric:secret_fetch_error_rate", "principal": None, "path": None,
+                "remote_addr": None, "at": None, "count": total,
+                "detail": {
+                    "fetches": total, "errors": errors, "denied": denied,
+                    "error_rate": round(errors / total, 4), "denied_rate": round(denied / total, 4),
+                    "worst_day_rate": round(float((by_day["errors"] / by_day["count"]).max()), 4),
+                    "top_error_principals": {p: int(e) for p, e in zip(worst.index, worst["errors"]) if e},
+                },
+            }
+        ]
+    )
+
+
+# --- Inventory joins ---------------------------------------------------------------
+
+
+def last_access(access: pd.DataFrame) -> pd.DataFrame:
+    """Per resource: last read, last access of any kind, reads and principals in the period."""
+    cols = ["resource", "last_read_at", "last_access_at", "reads", "principals"]
+    if access.empty or "resource" not in access:
+        return pd.DataFrame(columns=cols)
+    a = access[access["resource"].notna()]
+    reads = secret_fetches(a)
+    reads = reads[reads["count"] > reads["errors"]]
+    out = a.groupby("resource").agg(last_access_at=("last_at", "max"), principals=("principal", "nunique"))
+    r = reads.groupby("resource").agg(last_read_at=("last_at", "max"), reads=("count", "sum"))
+    out = out.join(r, how="left").reset_index()
+    out["reads"] = out["reads"].fillna(0).astype(int)
+    return out[cols]
+
+
+def orphaned_secrets(
+    secrets: pd.DataFrame, access: pd.DataFrame, as_of: datetime, days: int = 90,
+    log_start: datetime | None = None,
+) -> pd.DataFrame:
+    """Secrets with no successful read in ``days`` before ``as_of``, joined on id/arn/name.
+
+    ``log_start`` (first audit event): when the log covers less than ``days``,
+    a secret not read since ``log_start`` is reported with ``coverage_days`` so
+    the reader knows the evidence is shorter than the threshold.
+    """
+    cols = ["id", "store", "path", "name", "last_read_at", "days_since_read", "coverage_days", "orphaned"]
+    if secrets.empty:
+        return pd.DataFrame(columns=cols)
+    la = last_access(access).set_index("resource")["last_read_at"]
+    s = secrets.copy()
+    last = s["id"].map(la)
+    for alt in ("arn", "name"):
+        if alt in s:
+            last = last.fillna(s[alt].map(la))
+    s["last_read_at"] = pd.to_datetime(last, utc=True)
+    as_of_ts = pd.Timestamp(as_of)
+    as_of_ts = as_of_ts.tz_localize("UTC") if as_of_ts.tzinfo is None else as_of_ts
+    s["days_since_read"] = (as_of_ts - s["last_read_at"]).dt.days
+    start = pd.Timestamp(log_start) if log_start is not None else None
+    s["coverage_days"] = (as_of_ts - start).days if start is not None else None
+    cutoff = as_of_ts - pd.Timedelta(days=days)
+    s["orphaned"] = s["last_read_at"].isna() | (s["last_read_at"] < cutoff)
+    return s[cols]
+
+
+def access_inventory(access: pd.DataFrame) -> pd.DataFrame:
+    """Who read or listed what: principal x resource with counts, sources and first/last."""
+    if access.empty:
+        return pd.DataFrame(columns=["principal", "path", "operations", "count", "sources", "first_at", "last_at"])
+    a = access[access["operation"].isin(["read", "list"]) | access["operation"].str.startswith("Get")]
+    return (
+        a.groupby(["principal", "path"])
+        .agg(
+            operations=("operation", lambda s: ", ".join(sorted(set(s)))), count=("count", "sum"),
+            sources=("remote_addr", "nunique"), first_at=("first_at", "min"), last_at=("last_at", "max"),
+        )
+        .reset_index()
+        .sort_values("count", ascending=False)
+    )
+
+
+def signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
+    """Counts per signal name with its meaning from `SIGNALS`."""
+    if signals.empty:
+        return pd.DataFrame(columns=["signal", "rows", "events", "meaning"])
+    g = signals.groupby("signal").agg(rows=("signal", "size"), events=("count", "sum")).reset_index()
+    g["meaning"] = g["signal"].map(SIGNALS).fillna("")
+    return g.sort_values("rows", ascending=False)

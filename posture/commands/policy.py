@@ -1,0 +1,94 @@
+"""``posture policy vault|aws``: print the least-privilege, read-only assessor policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from posture.cli import app
+from posture.errors import ConfigError, PostureError
+
+policy_app = typer.Typer(
+    help="Print the read-only assessor policy a client must grant (exactly what the collectors read).",
+    no_args_is_help=True,
+)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("vault")
+def vault_policy(
+    client: Annotated[
+        Optional[str],
+        typer.Argument(help="Client name or engagement file: read its Vault store's live mounts."),
+    ] = None,
+    mount: Annotated[
+        Optional[list[str]],
+        typer.Option("--mount", "-m", help="Secret engine TYPE:PATH (kv|kv2|kv1|transit|pki|database|other), repeatable."),
+    ] = None,
+    auth: Annotated[
+        Optional[list[str]],
+        typer.Option("--auth", "-a", help="Auth method TYPE:PATH (approle|userpass|jwt|oidc|kubernetes|...), repeatable."),
+    ] = None,
+    store: Annotated[Optional[str], typer.Option("--store", "-s", help="Which Vault store of the engagement.")] = None,
+    product: Annotated[
+        Optional[str], typer.Option(help="openbao or vault (default: detected, else openbao).")
+    ] = None,
+) -> None:
+    """Print the minimal assessor ACL policy (HCL), one explicit stanza per mount.
+
+    With --mount/--auth, covers exactly those. Otherwise reads the live mounts
+    with the operator's own token: from CLIENT's Vault store, or from
+    VAULT_ADDR/VAULT_TOKEN. Mounts added later are not covered and show up as
+    coverage gaps on the next collection.
+    """
+    from collectors.vault_policy import assessor_policy, live_mounts, parse_mount_arg, policy_header
+
+    if product not in (None, "openbao", "vault"):
+        raise ConfigError(f"--product {product!r}: expected openbao or vault")
+    specs = [parse_mount_arg(m) for m in mount or []] + [parse_mount_arg(a, auth=True) for a in auth or []]
+    source = "mounts given on the command line"
+    if not specs:
+        from collectors.vault import connect
+        from posture.engagement import VaultStore
+
+        if client:
+            from posture.workspace import Workspace
+
+            stores = Workspace.resolve(client).load().engagement.stores.vault
+            if store:
+                stores = [s for s in stores if s.name == store]
+            if not stores:
+                raise ConfigError(f"no Vault store{' named ' + repr(store) if store else ''} in {client}'s engagement")
+            vstore = stores[0]
+        elif os.environ.get("VAULT_ADDR"):
+            vstore = VaultStore(name="vault")
+        else:
+            raise ConfigError("give a CLIENT, set VAULT_ADDR, or list mounts with --mount TYPE:PATH")
+        http = connect(vstore)
+        try:
+            seal = http.request("GET", "sys/seal-status")
+            detected = "vault" if isinstance(seal.data, dict) and "build_date" in seal.data else "openbao"
+            product = product or detected
+            specs = live_mounts(http)
+            if vstore.mounts:  # the engagement restricts collection to these secret mounts
+                wanted = {m.strip("/") for m in vstore.mounts}
+                specs = [s for s in specs if s.auth or s.path in wanted]
+        finally:
+            http.close()
+        source = f"live mounts of {http.address}"
+    product = product or "openbao"
+    sys.stdout.write(assessor_policy(specs, product=product, header=policy_header(product, source)))
+
+
+@policy_app.command("aws")
+def aws_policy() -> None:
+    """Print the read-only IAM policy document (JSON) the AWS collector needs."""
+    try:
+        from collectors.aws_guard import iam_policy_document
+    except ImportError:
+        raise PostureError("the AWS policy is not available: collectors.aws_guard is not installed") from None
+    sys.stdout.write(json.dumps(iam_policy_document(), indent=2) + "\n")

@@ -1,0 +1,98 @@
+"""The read-only guard: refuses before sending, passes the allow-list, prints its policy."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.config import Config
+from conftest import CANARIES
+
+from collectors import aws_guard
+from collectors.aws_guard import ReadOnlyGuard, allowed_actions, iam_policy_document
+from posture.errors import ReadOnlyViolation
+
+CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: a request that got out would fail to connect
+
+
+def _guarded(service: str, endpoint: str, guard: ReadOnlyGuard, sent: list[str]):
+    client = boto3.client(service, region_name="us-east-1", endpoint_url=endpoint,
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=1))
+    guard.install(client)
+    client.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
+    return client
+
+
+@pytest.mark.parametrize(
+    "service, op, params",
+    [
+        ("secretsmanager", "get_secret_value", {"SecretId": "prod/payments/db-password"}),
+        ("secretsmanager", "batch_get_secret_value", {"SecretIdList": ["a"]}),
+        ("secretsmanager", "put_secret_value", {"SecretId": "x", "SecretString": CANARIES[1]}),
+        ("secretsmanager", "delete_secret", {"SecretId": "x"}),
+        ("ssm", "get_parameter", {"Name": "/prod/db", "WithDecryption": True}),
+        ("ssm", "get_parameters", {"Names": ["/prod/db"], "WithDecryption": True}),
+        ("ssm", "get_parameters_by_path", {"Path": "/prod", "WithDecryption": True}),
+        ("kms", "decrypt", {"CiphertextBlob": b"x"}),
+        ("kms", "enable_key_rotation", {"KeyId": "k"}),
+        ("iam", "create_access_key", {"UserName": "u"}),
+        ("lambda", "get_function", {"FunctionName": "f"}),
+    ],
+)
+def test_guard_refuses_before_anything_is_sent(service: str, op: str, params: dict):
+    guard, sent = ReadOnlyGuard(), []
+    client = _guarded(service, CLOSED_PORT, guard, sent)
+    with pytest.raises(ReadOnlyViolation, match="not in the read-only allow-list") as e:
+        getattr(client, op)(**params)
+    assert sent == [] and guard.calls == 0
+    assert e.value.exit_code == 4
+    for c in CANARIES:
+        assert c not in str(e.value)
+
+
+def test_allowed_operations_pass_and_are_counted(aws_env):
+    guard, sent = ReadOnlyGuard(), []
+    raw = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws_env.endpoint_url)
+    raw.create_secret(Name="prod/app/token", SecretString=CANARIES[1])
+    client = _guarded("secretsmanager", aws_env.endpoint_url, guard, sent)
+    aws_guard.reset_issued_operations()
+    names = [s["Name"] for p in client.get_paginator("list_secrets").paginate() for s in p["SecretList"]]
+    assert names == ["prod/app/token"]
+    assert guard.issued == {"secretsmanager:ListSecrets": 1}
+    assert aws_guard.issued_operations() == {"secretsmanager:ListSecrets": 1}
+    assert len(sent) == 1
+    with pytest.raises(ReadOnlyViolation):
+        client.get_secret_value(SecretId="prod/app/token")
+    assert len(sent) == 1  # the refused call never reached moto
+
+
+def test_every_allow_listed_operation_exists_in_botocore():
+    """A typo in the allow-list would silently leave the collector unable to read."""
+    session = boto3.Session(region_name="us-east-1")
+    for service, ops in aws_guard.ALLOWED.items():
+        model = session.client(service, aws_access_key_id="x", aws_secret_access_key="x").meta.service_model
+        assert model.endpoint_prefix == service
+        missing = ops - set(model.operation_names)
+        assert not missing, (service, missing)
+
+
+def test_policy_document_is_exactly_the_allow_list():
+    doc = iam_policy_document()
+    assert doc["Version"] == "2012-10-17"
+    allow = [s for s in doc["Statement"] if s["Effect"] == "Allow"]
+    deny = [s for s in doc["Statement"] if s["Effect"] == "Deny"]
+    assert len(allow) == 1 and len(deny) == 1
+    assert allow[0]["Action"] == allowed_actions() == sorted(set(allowed_actions()))
+    assert len(allow[0]["Action"]) == sum(len(v) for v in aws_guard.ALLOWED.values())
+    assert "secretsmanager:GetSecretValue" in deny[0]["Action"] and "kms:Decrypt" in deny[0]["Action"]
+    assert not set(allow[0]["Action"]) & set(deny[0]["Action"])
+    writes = ("Put", "Create", "Delete", "Update", "Decrypt", "Encrypt", "Tag", "Untag", "Enable",
+              "Disable", "Rotate", "Attach", "Detach", "Set", "Start", "Stop", "Register")
+    for action in allow[0]["Action"]:
+        op = action.split(":", 1)[1]
+        if op != "GenerateCredentialReport":  # builds the report; changes no resource
+            assert not op.startswith(writes), action
+        assert not op.startswith("Get") or op in {
+            "GetResourcePolicy", "GetKeyRotationStatus", "GetKeyPolicy", "GetCredentialReport",
+            "GetAccountAuthorizationDetails", "GetPolicyVersion", "GetOpenIDConnectProvider",
+            "GetTrailStatus", "GetEventSelectors", "GetCallerIdentity",
+        }, action
