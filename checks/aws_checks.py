@@ -195,7 +195,8 @@ def iam_access_key_old(ctx: CheckContext) -> pd.DataFrame:
        fix="`aws iam update-access-key --status Inactive`, then delete.")
 def iam_unused_credential(ctx: CheckContext) -> pd.DataFrame:
     a = _keys(ctx)
-    age = ctx.age_days(a["last_used_at"].fillna(a["created_at"]))
+    last_use = pd.to_datetime(a["last_used_at"], utc=True)
+    age = ctx.age_days(last_use.fillna(pd.to_datetime(a["created_at"], utc=True).astype(last_use.dtype)))
     return emit(a, na_if(age.isna(), age.le(ctx.thresholds.unused_credential_days)), name=a["key_id"],
                 path=a["principal"], last_used_at=a["last_used_at"], days_unused=age.round(1))
 

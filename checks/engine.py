@@ -386,8 +386,6 @@ class _ContextState:
     """Inventory lookups shared by every check's rows: environment codes and owners."""
 
     def __init__(self, items: pd.DataFrame):
-        import pyarrow as pa
-
         self.cats: list[str] = []
         self.index: dict[str, int] = {}
         self.n_items = len(items)
@@ -397,7 +395,11 @@ class _ContextState:
                 self.code(str(c))
             self.item_env = np.array([self.index[str(c)] for c in ienv.categories], dtype=np.int32)[ienv.codes]
             self.item_owner = items["owner"].to_numpy(dtype=object)
-            self.item_ids = pa.array(items["id"].astype("str"))
+            # A pandas Index keeps its hash table: built once, probed by every check.
+            ids = pd.Index(items["id"].astype(object))
+            first = ~ids.duplicated()
+            self.item_pos = np.flatnonzero(first)
+            self.item_ids = ids[first]
 
     def code(self, env: str) -> int:
         if env not in self.index:
@@ -408,16 +410,14 @@ class _ContextState:
 
 def _context(core: pd.DataFrame, st: _ContextState, classifier: Classifier, classify_paths: Any) -> pd.DataFrame:
     """Environment code and owner per row: from the inventory by id, else from the path."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     n = len(core)
     env_codes = np.full(n, -1, dtype=np.int32)
     owner = np.full(n, None, dtype=object)
     if st.n_items and n:
-        pos = pc.index_in(pa.array(core["resource"]), value_set=st.item_ids).fill_null(-1)
-        pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
-        hit = pos >= 0
+        found_at = st.item_ids.get_indexer(core["resource"].astype(object))
+        hit = found_at >= 0
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[hit] = st.item_pos[found_at[hit]]
         env_codes[hit] = st.item_env[pos[hit]]
         ow = st.item_owner[pos[hit]]
         owner[hit] = np.where(pd.isna(ow), None, ow)

@@ -117,11 +117,32 @@ class ReadOnlyGuard:
             return sum(self.issued.values())
 
 
-def iam_policy_document() -> dict[str, Any]:
+def s3_log_statements(prefixes: list[str]) -> list[dict[str, Any]]:
+    """Read access to exactly the CloudTrail log prefixes (``s3://bucket/prefix``) configured.
+
+    The audit collector reads them with ``ListObjectsV2`` and ``GetObject`` only.
+    """
+    out: list[dict[str, Any]] = []
+    for n, url in enumerate(sorted(set(prefixes))):
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        out.append({
+            "Sid": f"PostureCloudTrailList{n}", "Effect": "Allow", "Action": ["s3:ListBucket"],
+            "Resource": f"arn:aws:s3:::{bucket}",
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        })
+        out.append({
+            "Sid": f"PostureCloudTrailRead{n}", "Effect": "Allow", "Action": ["s3:GetObject"],
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+        })
+    return out
+
+
+def iam_policy_document(cloudtrail_s3: list[str] | None = None) -> dict[str, Any]:
     """The least-privilege IAM policy for exactly the guard's allow-list.
 
     ``sts:AssumeRole`` is only needed in the account the assessor starts from
     (to reach member accounts); everything else is granted in each account.
+    ``cloudtrail_s3`` adds read access to those log prefixes (audit collector).
     """
     return {
         "Version": "2012-10-17",
@@ -138,5 +159,6 @@ def iam_policy_document() -> dict[str, Any]:
                 "Action": list(DENIED_ACTIONS),
                 "Resource": "*",
             },
+            *s3_log_statements(cloudtrail_s3 or []),
         ],
     }

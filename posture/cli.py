@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from posture.errors import ConfigError, PostureError
 
@@ -39,8 +40,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console()
-err = Console(stderr=True)
+# Estate values (ARNs, paths, names) are printed as text: no emoji codes, no markup.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells that render client-controlled values literally (no rich markup)."""
+    return [Text("" if v is None else str(v)) for v in values]
 
 ClientArg = Annotated[
     str, typer.Argument(help="Client name (engagements/CLIENT/engagement.yaml) or path to an engagement file.")
@@ -74,7 +81,7 @@ def init(
     gitignore = path.parent / ".gitignore"
     if not gitignore.exists():
         atomic_write_text(gitignore, ".fingerprint-key\n")
-    out.print(f"created {path}")
+    out.print(f"created {path}", markup=False)
     out.print("next: add stores, then 'posture policy vault|aws' for the assessor's access")
 
 
@@ -123,7 +130,7 @@ def collect(
     table.add_column("records", justify="right")
     for name in sorted(counts):
         if name != "coverage_gap":
-            table.add_row(name, str(counts[name]))
+            table.add_row(*cells(name, counts[name]))
     out.print(table)
     gaps = result.sink.gaps()
     if gaps:
@@ -131,13 +138,13 @@ def collect(
         for c in ("store", "scope", "operation", "reason"):
             gt.add_column(c)
         for g in gaps[:50]:
-            gt.add_row(g.store, g.scope, g.operation, g.reason)
+            gt.add_row(*cells(g.store, g.scope, g.operation, g.reason))
         err.print(gt)
         if len(gaps) > 50:
-            err.print(f"... and {len(gaps) - 50} more in {result.path / 'coverage_gap.jsonl'}")
+            err.print(f"... and {len(gaps) - 50} more in {result.path / 'coverage_gap.jsonl'}", markup=False)
     else:
         out.print("no coverage gaps")
-    out.print(f"snapshot written to {result.path}")
+    out.print(f"snapshot written to {result.path}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from collectors.base import CollectContext, collector_class
+from posture.progress import progress_bar
 from posture.snapshot import Manifest, SnapshotSink
 from posture.workspace import Workspace, fingerprint
 
@@ -59,15 +59,7 @@ def collect(
     versions: dict[str, str] = {}
     stores: dict[str, str] = {}
     runs = planned_runs(ws, only)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal and not (options or {}).get("progress"),
-    ) as progress:
+    with progress_bar(console, force=bool((options or {}).get("progress"))) as progress:
         ctx = CollectContext(
             engagement=loaded.engagement,
             sink=sink,

@@ -472,18 +472,9 @@ def _hold_servers(
 
 def run_steps(console: Console, title: str, steps: list[tuple[str, Callable[[], Any]]]) -> None:
     """Run ``steps`` in order under one progress bar (one tick per step)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from posture.progress import progress_bar
 
-    with Progress(
-        TextColumn(f"    [bold]{title}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
+    with progress_bar(console, f"    {title}", transient=True) as progress:
         task = progress.add_task("", total=len(steps))
         for label, fn in steps:
             progress.update(task, description=label)

@@ -18,13 +18,14 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from posture.errors import PostureError
 from posture.fsutil import atomic_directory
+from posture.progress import progress_bar
 from posture.workspace import Workspace, quarter_end
 
 KERNEL_NAME = "python3"
@@ -75,6 +76,15 @@ class NotebookRun:
     seconds: float
 
 
+def _as_of(ws: Workspace, quarter: str) -> str:
+    """The assessment's own as-of date, so notebooks and findings agree; else quarter end."""
+    try:
+        doc = json.loads((ws.assessment_dir(quarter) / "manifest.json").read_bytes())
+        return date.fromisoformat(str(doc["as_of"])[:10]).isoformat()
+    except (OSError, ValueError, KeyError, TypeError):
+        return quarter_end(quarter).isoformat()
+
+
 def parameters(ws: Workspace, quarter: str) -> dict[str, str]:
     """The papermill parameters every notebook takes (the notebook contract)."""
     try:
@@ -86,7 +96,7 @@ def parameters(ws: Workspace, quarter: str) -> dict[str, str]:
         "quarter": quarter,
         "snapshot_dir": str(ws.snapshot_dir(quarter).resolve()),
         "assessment_dir": str(ws.assessment_dir(quarter).resolve()),
-        "as_of": quarter_end(quarter).isoformat(),
+        "as_of": _as_of(ws, quarter),
         "thresholds": json.dumps(thresholds, sort_keys=True),
     }
 
@@ -143,16 +153,7 @@ def run_notebooks(
     console = console or Console(stderr=True)
     cwd = cwd or dest_dir.parent
     runs: list[NotebookRun] = []
-    with atomic_directory(dest_dir) as tmp, Progress(
-        TextColumn("[bold]notebooks"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal,
-    ) as progress:
+    with atomic_directory(dest_dir) as tmp, progress_bar(console, "notebooks") as progress:
         task = progress.add_task("", total=len(sources))
         with ThreadPoolExecutor(max_workers=max(1, min(workers, MAX_CONCURRENT))) as pool:
             futures = {

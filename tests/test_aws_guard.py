@@ -96,3 +96,29 @@ def test_policy_document_is_exactly_the_allow_list():
             "GetAccountAuthorizationDetails", "GetPolicyVersion", "GetOpenIDConnectProvider",
             "GetTrailStatus", "GetEventSelectors", "GetCallerIdentity",
         }, action
+
+
+def test_policy_grants_exactly_the_configured_cloudtrail_prefixes(workspace, capsys):
+    """`posture policy aws CLIENT` adds list/get on the engagement's s3:// log prefixes only."""
+    import json
+
+    from collectors.audit import S3_READ_OPERATIONS
+    from posture.cli import main
+
+    eng = workspace / "engagements" / "acme"
+    eng.mkdir(parents=True)
+    (eng / "engagement.yaml").write_text(
+        "client: acme\nstores:\n  aws:\n    - name: main\n"
+        "      cloudtrail_logs: [s3://trail-bucket/AWSLogs/1111/, /var/log/local]\n"
+    )
+    assert main(["policy", "aws", "acme"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    s3 = [s for s in doc["Statement"] if any(a.startswith("s3:") for a in s["Action"])]
+    assert {a for s in s3 for a in s["Action"]} == {"s3:ListBucket", "s3:GetObject"}
+    # ListObjectsV2 is authorised by s3:ListBucket; GetObject by s3:GetObject
+    assert S3_READ_OPERATIONS == {"ListObjectsV2", "GetObject"}
+    assert {s["Resource"] for s in s3} == {
+        "arn:aws:s3:::trail-bucket", "arn:aws:s3:::trail-bucket/AWSLogs/1111/*"}
+    assert main(["policy", "aws"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert not [s for s in plain["Statement"] if any(a.startswith("s3:") for a in s["Action"])]

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from posture.cli import ClientArg, QuarterOpt, app, err, out, quarter_or_current
+from posture.cli import ClientArg, QuarterOpt, app, cells, err, out, quarter_or_current
 from posture.errors import ConfigError, PostureError
 from posture.workspace import Workspace, parse_quarter
 
@@ -61,7 +62,7 @@ def print_summary(console: Console, client: str, quarter: str, a, scores: dict, 
         for c in ("store", "scope", "tables", "operation", "reason"):
             gt.add_column(c)
         for g_ in a.gaps.head(30).itertuples(index=False):
-            gt.add_row(g_.store, g_.scope or "*", ",".join(g_.tables), g_.operation, g_.reason)
+            gt.add_row(*cells(g_.store, g_.scope or "*", ",".join(g_.tables), g_.operation, g_.reason))
         err.print(gt)
         n_gap = int(f["note"].eq("coverage_gap").sum())
         err.print(f"[bold red]{n_gap} result(s) not assessed because of coverage gaps[/]")
@@ -69,7 +70,7 @@ def print_summary(console: Console, client: str, quarter: str, a, scores: dict, 
         err.print(f"[bold red]{len(a.errors)} check(s) raised errors (reported as not_assessed):[/]")
         for e in a.errors[:10]:
             err.print(f"  {e}", markup=False)
-    console.print(f"assessment written to {dest}")
+    console.print(f"assessment written to {dest}", markup=False)
 
 
 @app.command()
@@ -128,7 +129,7 @@ def diff(
     if as_json:
         sys.stdout.write(json.dumps(d, indent=2) + "\n")
         return
-    out.print(f"[bold]{ws.client}[/] {before} -> {after}: " + "  ".join(f"{k.replace('_', ' ')} {len(v)}" for k, v in d.items()))
+    out.print(f"[bold]{escape(ws.client)}[/] {before} -> {after}: " + "  ".join(f"{k.replace('_', ' ')} {len(v)}" for k, v in d.items()))
     for kind in ("new", "resolved", "changed", "still_open"):
         rows = d[kind]
         if not rows:
@@ -137,8 +138,8 @@ def diff(
         for c in ("check", "severity", "resource", "environment", "before", "after"):
             t.add_column(c)
         for r in rows[:200]:
-            t.add_row(r["check_id"], r["severity"] or "", r["resource"], r["environment"] or "",
-                      r["before"] or "-", r["after"] or "-")
+            t.add_row(*cells(r["check_id"], r["severity"] or "", r["resource"], r["environment"] or "",
+                             r["before"] or "-", r["after"] or "-"))
         out.print(t)
 
 

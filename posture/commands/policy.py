@@ -85,10 +85,21 @@ def vault_policy(
 
 
 @policy_app.command("aws")
-def aws_policy() -> None:
+def aws_policy(
+    client: Annotated[
+        Optional[str],
+        typer.Argument(help="Client name or engagement file: adds read access to its s3:// CloudTrail log prefixes."),
+    ] = None,
+) -> None:
     """Print the read-only IAM policy document (JSON) the AWS collector needs."""
     try:
         from collectors.aws_guard import iam_policy_document
     except ImportError:
         raise PostureError("the AWS policy is not available: collectors.aws_guard is not installed") from None
-    sys.stdout.write(json.dumps(iam_policy_document(), indent=2) + "\n")
+    prefixes: list[str] = []
+    if client:
+        from posture.workspace import Workspace
+
+        eng = Workspace.resolve(client).load().engagement
+        prefixes = [p for s in eng.stores.aws for p in s.cloudtrail_logs if p.startswith("s3://")]
+    sys.stdout.write(json.dumps(iam_policy_document(prefixes), indent=2) + "\n")
