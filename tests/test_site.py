@@ -73,6 +73,11 @@ def test_pages_cover_the_contract(published_ws, exported):
     # trend lists both quarters on the newer overview, only the first on the older one
     assert "2026-Q3" in overview and "<svg" in overview
     assert "Coverage gaps: part of the estate was not assessed" in overview
+    # missing attestations are reported apart from coverage gaps, with their own count
+    findings = json.loads((published_ws.assessment_dir(Q4) / "findings.json").read_text())["findings"]
+    manual = sum(1 for f in findings if f["status"] == "not_assessed"
+                 and str(f["evidence"].get("not_assessed_reason", "")).startswith("manual"))
+    assert manual and f"{manual} check(s) need an attestation" in overview
     assert SEARCHABLE in (site / "inventory" / "index.html").read_text()
     # notebook pages: inputs hidden, pandas/dataframe styling stripped, images local
     nb = (site / "notebooks" / "stage-1-inventory" / "index.html").read_text()

@@ -193,10 +193,23 @@ def overview_page(a: Assessment, trend: pd.DataFrame) -> str:
     na = int((a.findings["status"] == "not_assessed").sum())
     fails = int((a.findings["status"] == "fail").sum())
     parts = [f"# {esc(a.client)}: secrets posture, {esc(a.quarter)}", ""]
-    if len(gaps) or na:
+    reasons = a.findings.loc[a.findings["status"] == "not_assessed", "evidence"].map(
+        lambda e: str((e or {}).get("not_assessed_reason", "")) if isinstance(e, dict) else "")
+    manual = int(reasons.str.startswith("manual").sum())
+    by_gap = int(reasons.str.startswith("coverage gap").sum())
+    if len(gaps) or by_gap:
         parts += ['!!! danger "Coverage gaps: part of the estate was not assessed"',
-                  f"    {len(gaps)} coverage gap(s) left {na} finding(s) **not assessed**. Unknown is "
-                  "not pass: see [Coverage gaps](coverage-gaps.md).", ""]
+                  f"    {len(gaps)} coverage gap(s) left {by_gap} finding(s) **not assessed**. "
+                  "Unknown is not pass: see [Coverage gaps](coverage-gaps.md).", ""]
+    if manual:
+        parts += ['!!! warning "Manual evidence missing"',
+                  f"    {manual} check(s) need an attestation (runbook, playbook, drill) and are "
+                  "**not assessed** until the engagement records one: see "
+                  "[Waivers and attestations](waivers.md).", ""]
+    if na - manual - by_gap > 0:
+        parts += ['!!! note "Undecided"',
+                  f"    {na - manual - by_gap} finding(s) are **not assessed** because a deciding "
+                  "value was unknown in the snapshot.", ""]
     parts += [
         f'<div id="posture-overall"><span class="posture-grade">{esc(grade)}</span> '
         f'<span>overall score <strong id="posture-score">{esc(score)}</strong>/100; '
