@@ -23,7 +23,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import traceback
-import types
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,7 +33,6 @@ import pandas as pd
 from checks.catalog import SEVERITIES, Check, CheckContext, load_catalog
 from checks.classify import Classifier, glob_to_regex
 from posture.engagement import Engagement, Waiver
-from posture.records import RECORDS_BY_TABLE
 from posture.snapshot import Snapshot, empty_frame
 from posture.thresholds import Thresholds
 
@@ -230,36 +228,13 @@ def run_assessment(
 _EMPTY: dict[str, pd.DataFrame] = {}
 
 
-def _rebuild_frame(snapshot: Snapshot, table: str) -> pd.DataFrame:
-    """Frame of ``table`` converting only scalar datetime fields.
-
-    Snapshot.frame also tries to parse ``list[datetime]`` fields (e.g. a key's
-    version times) as timestamps and fails; here those stay lists.
-    """
-    import typing
-    from datetime import datetime as _dt
-
-    model = RECORDS_BY_TABLE[table]
-    rows = snapshot.rows(table)
-    df = pd.DataFrame.from_records(rows, columns=list(model.model_fields))
-    for name, fld in model.model_fields.items():
-        ann = fld.annotation
-        if ann is _dt or (typing.get_origin(ann) in (typing.Union, types.UnionType) and _dt in typing.get_args(ann)):
-            df[name] = pd.to_datetime(df[name], utc=True, format="ISO8601")
-    snapshot._frames[table] = df  # memoise like Snapshot.frame
-    return df
-
-
 def _frames(snapshot: Snapshot) -> Any:
     """snapshot.frame, with one shared (read-only by convention) empty frame per absent table."""
     present = {t for t in snapshot.tables if snapshot.rows(t)}
 
     def frame(table: str) -> pd.DataFrame:
         if table in present:
-            try:
-                return snapshot.frame(table)
-            except (ValueError, TypeError):
-                return _rebuild_frame(snapshot, table)
+            return snapshot.frame(table)
         if table not in _EMPTY:
             _EMPTY[table] = snapshot.frame(table) if table in snapshot.tables else empty_frame(table)
         return _EMPTY[table]

@@ -16,9 +16,9 @@ import pytest
 from posture.cli import main
 from posture.engagement import load_engagement
 from posture.errors import ConfigError, IntegrityError
-from posture.records import CoverageGap, Secret
+from posture.records import Secret
 from posture.snapshot import Manifest, Snapshot, SnapshotSink
-from posture.workspace import Workspace, current_quarter, quarter_end
+from posture.workspace import current_quarter, quarter_end
 from datetime import date
 
 
