@@ -458,21 +458,26 @@ def vault_policy_usage(usage: pd.DataFrame) -> pd.DataFrame:
             .agg(capabilities=("capability", lambda s: sorted(set(s))), count=("count", "sum"))
             .sort_values("count", ascending=False)
         )
-        rows.append(
-            {
-                "signal": "policy_usage", "principal": None, "path": policy, "remote_addr": None,
-                "at": None, "count": int(g["count"].sum()),
-                "detail": {
-                    "policy": policy, "kind": "vault_acl",
-                    "used": [
-                        {"path": p, "capabilities": c, "count": int(n)}
-                        for p, c, n in zip(used.index, used["capabilities"], used["count"])
-                    ][:500],
-                    "paths_used": len(used),
-                },
-            }
-        )
+        rows.append(_usage_signal(None, policy, "vault_acl", used, int(g["count"].sum())))
     return _signals(rows)
+
+
+def _usage_signal(
+    principal: str | None, policy: str, kind: str, used: pd.DataFrame, total: int
+) -> dict:
+    """One `policy_usage` row: what ``policy`` was used for, busiest paths first (500 at most)."""
+    return {
+        "signal": "policy_usage", "principal": principal, "path": policy, "remote_addr": None,
+        "at": None, "count": total,
+        "detail": {
+            "policy": policy, "kind": kind,
+            "used": [
+                {"path": p, "capabilities": c, "count": int(n)}
+                for p, c, n in zip(used.index, used["capabilities"], used["count"])
+            ][:500],
+            "paths_used": len(used),
+        },
+    }
 
 
 def aws_principal_usage(access: pd.DataFrame) -> pd.DataFrame:
@@ -488,20 +493,7 @@ def aws_principal_usage(access: pd.DataFrame) -> pd.DataFrame:
             .agg(capabilities=("operation", lambda s: sorted(set(s))), count=("count", "sum"))
             .sort_values("count", ascending=False)
         )
-        rows.append(
-            {
-                "signal": "policy_usage", "principal": principal, "path": principal, "remote_addr": None,
-                "at": None, "count": int(g["count"].sum()),
-                "detail": {
-                    "policy": principal, "kind": "aws_principal",
-                    "used": [
-                        {"path": p, "capabilities": c, "count": int(n)}
-                        for p, c, n in zip(used.index, used["capabilities"], used["count"])
-                    ][:500],
-                    "paths_used": len(used),
-                },
-            }
-        )
+        rows.append(_usage_signal(principal, principal, "aws_principal", used, int(g["count"].sum())))
     return _signals(rows)
 
 

@@ -818,38 +818,32 @@ class VaultCollector:
         group.submit(task)
 
     def collect_identity(self, group: _TaskGroup) -> None:
-        def entity(eid: str) -> None:
-            path = f"identity/entity/id/{eid}"
+        def one(kind: str, ident: str) -> None:
+            path = f"identity/{kind}/id/{ident}"
             d = self.data(self.call("GET", path, tables=["principal"], scope="identity/"))
             self._progress(advance=1)
-            if d:
-                self.sink.add(Principal(
-                    id=self.rid(path), store=self.store.name, source="vault",
-                    name=d.get("name") or eid, kind="vault_entity",
-                    created_at=parse_time(d.get("creation_time")),
-                    policies=sorted(set(_strs(d.get("policies")))),
-                    groups=_strs(d.get("group_ids")),
-                    aliases=[f"{a.get('mount_path', '')}{a.get('name', '')}" for a in d.get("aliases") or []],
-                    disabled=d.get("disabled"),
-                    tags={str(k): str(v) for k, v in (d.get("metadata") or {}).items()},
-                ))
+            if not d:
+                return
+            if kind == "entity":
+                extra: dict[str, Any] = {
+                    "groups": _strs(d.get("group_ids")),
+                    "aliases": [f"{a.get('mount_path', '')}{a.get('name', '')}" for a in d.get("aliases") or []],
+                    "disabled": d.get("disabled"),
+                }
+            else:
+                extra = {"members": _strs(d.get("member_entity_ids")) + _strs(d.get("member_group_ids"))}
+            self.sink.add(Principal(
+                id=self.rid(path), store=self.store.name, source="vault",
+                name=d.get("name") or ident, kind=f"vault_{kind}",
+                created_at=parse_time(d.get("creation_time")),
+                policies=sorted(set(_strs(d.get("policies")))),
+                tags={str(k): str(v) for k, v in (d.get("metadata") or {}).items()},
+                **extra,
+            ))
 
-        def grp(gid: str) -> None:
-            path = f"identity/group/id/{gid}"
-            d = self.data(self.call("GET", path, tables=["principal"], scope="identity/"))
-            self._progress(advance=1)
-            if d:
-                self.sink.add(Principal(
-                    id=self.rid(path), store=self.store.name, source="vault",
-                    name=d.get("name") or gid, kind="vault_group",
-                    created_at=parse_time(d.get("creation_time")),
-                    policies=sorted(set(_strs(d.get("policies")))),
-                    members=_strs(d.get("member_entity_ids")) + _strs(d.get("member_group_ids")),
-                    tags={str(k): str(v) for k, v in (d.get("metadata") or {}).items()},
-                ))
-
-        self._list_then(group, "identity/entity/id", ["principal"], "identity/", entity)
-        self._list_then(group, "identity/group/id", ["principal"], "identity/", grp)
+        for kind in ("entity", "group"):
+            self._list_then(group, f"identity/{kind}/id", ["principal"], "identity/",
+                            lambda ident, kind=kind: one(kind, ident))
 
     # -- secret engines
     def collect_engine(self, group: _TaskGroup, mount: str, info: dict[str, Any]) -> None:
