@@ -37,9 +37,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from collectors.audit import AuditCollector
 from collectors.audit_parse import Accumulator, FileStats, parse_vault_stream
 from collectors.base import CollectContext
-from posture.engagement import Engagement
-from posture.estates.audit import write_vault_audit_log
-from posture.snapshot import SnapshotSink
+from posture.model.engagement import Engagement
+from posture.demo.estates.audit import write_vault_audit_log
+from posture.model.snapshot import SnapshotSink
 
 CANARIES = ("CANARY-bench-never-in-output",)
 MB = 1 << 20

@@ -7,7 +7,7 @@ What it does:
 1. starts moto's ThreadedMotoServer in this process behind a counting WSGI
    wrapper (every request is counted by service and operation, on the server
    side, so both tools are measured the same way);
-2. seeds one flat estate over two regions (`posture.estates.aws.seed_bulk`);
+2. seeds one flat estate over two regions (`posture.demo.estates.aws.seed_bulk`);
 3. runs ``posture collect`` (our collector, in its own process) against it;
 4. runs ``prowler aws --service secretsmanager kms iam ssm`` (Prowler 5.46.0,
    in its own virtualenv ``benchmarks/.venv-prowler``, created from PyPI if
@@ -94,7 +94,7 @@ def start_moto(counter: RequestCounter):  # type: ignore[no-untyped-def]
     import moto.moto_server.threaded_moto_server as tms
     from moto.server import ThreadedMotoServer
 
-    from posture.devservers import free_port
+    from posture.demo.devservers import free_port
 
     base = tms.DomainDispatcherApplication
 
@@ -219,7 +219,7 @@ def main() -> int:
     # moto otherwise fakes ~1,300 public AMIs/snapshots per region, which Prowler's SSM
     # service walks one DescribeSnapshotAttribute at a time: no real account looks like that.
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
-    from posture.estates.aws import seed_bulk
+    from posture.demo.estates.aws import seed_bulk
 
     counter = RequestCounter()
     server, endpoint = start_moto(counter)

@@ -32,8 +32,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from posture.records import RECORDS_BY_TABLE
-from posture.snapshot import Manifest, Snapshot, empty_frame
+from posture.model.records import RECORDS_BY_TABLE
+from posture.model.snapshot import Manifest, Snapshot, empty_frame
 
 AS_OF = pd.Timestamp("2026-11-20T12:00:00Z")
 
@@ -211,7 +211,7 @@ def build(n_items: int, seed: int = 7) -> FrameSnapshot:
 def run_one(n: int) -> dict:
     from checks.engine import run_assessment
     from checks.scoring import score
-    from posture.engagement import Engagement
+    from posture.model.engagement import Engagement
 
     t0 = time.perf_counter()
     snap = build(n)

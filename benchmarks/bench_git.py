@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from collectors.base import CollectContext  # noqa: E402
 from collectors.git import GitCollector  # noqa: E402
-from posture.engagement import Engagement, GitStore  # noqa: E402
-from posture.estates.git import generate_history_repo  # noqa: E402
-from posture.snapshot import SnapshotSink  # noqa: E402
+from posture.model.engagement import Engagement, GitStore  # noqa: E402
+from posture.demo.estates.git import generate_history_repo  # noqa: E402
+from posture.model.snapshot import SnapshotSink  # noqa: E402
 from posture.workspace import fingerprint  # noqa: E402
 
 CANARIES = ("CANARY-bench-1-value", "CANARY-bench-2-value", "CANARY-bench-3-value")

@@ -38,10 +38,10 @@ from rich.progress import Progress
 from collectors.base import CollectContext
 from collectors.vault import VaultCollector
 from collectors.vault_http import _Conn
-from posture.devservers import OpenBaoDevServer
-from posture.engagement import Engagement, VaultStore
-from posture.estates.vault import seed_kv2_bulk
-from posture.snapshot import SnapshotSink
+from posture.demo.devservers import OpenBaoDevServer
+from posture.model.engagement import Engagement, VaultStore
+from posture.demo.estates.vault import seed_kv2_bulk
+from posture.model.snapshot import SnapshotSink
 
 MOUNT = "bench"
 VALUE = "BENCH-CANARY-value"

@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from posture.model.vocabulary import HUMAN_AUTH_METHODS
 from checks.catalog import AP, CheckContext, check, emit, empty_result, na_if
 
-HUMAN_METHODS = ("oidc", "userpass", "ldap", "okta", "github", "console")
 
 
 def _covered_stores(ctx: CheckContext) -> pd.DataFrame:
@@ -195,7 +195,7 @@ def secret_shared_between_services(ctx: CheckContext) -> pd.DataFrame:
     s = s[s["deleted_at"].isna()]
     acc = secret_access(ctx)
     if len(acc):
-        acc = acc[~acc["auth_method"].fillna("").isin(HUMAN_METHODS)]
+        acc = acc[~acc["auth_method"].fillna("").isin(HUMAN_AUTH_METHODS)]
     limit = ctx.thresholds.shared_secret_max_consumers
     counts = acc.groupby("secret_id")["principal"].nunique() if len(acc) else pd.Series(dtype="int64")
     n = s["id"].map(counts).fillna(0).astype(int)
@@ -217,7 +217,7 @@ def secret_shared_between_services(ctx: CheckContext) -> pd.DataFrame:
        fix="One identity per person via SSO (OIDC) with MFA; disable the shared account.")
 def shared_human_login(ctx: CheckContext) -> pd.DataFrame:
     ev = ctx.frame("access_event")
-    ev = ev[ev["auth_method"].fillna("").isin(HUMAN_METHODS)]
+    ev = ev[ev["auth_method"].fillna("").isin(HUMAN_AUTH_METHODS)]
     if not len(ev):
         return empty_result()
     g = ev.groupby(["store", "source", "principal", ev["day"].dt.date])["remote_addr"].nunique()

@@ -24,28 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from posture.engagement import Attestation
-from posture.thresholds import Thresholds
-
-STAGES: dict[int, str] = {
-    1: "Inventory & classification",
-    2: "Storage & access model",
-    3: "Lifecycle & rotation",
-    4: "Developer & CI ergonomics",
-    5: "Verification & operations",
-}
-
-# Seed 000, "Final Review Checklist".
-CHECKLIST: dict[int, str] = {
-    1: "No production secrets in source control or public artifacts",
-    2: "Least privilege enforced at identity + path + operation level",
-    3: "Rotation and revocation paths documented with owners",
-    4: "CI and local dev paths do not encourage static prod credentials",
-    5: "Audit/logging aligned with organizational requirements",
-}
-
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_WEIGHT = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
+from posture.model.engagement import Attestation
+from posture.model.thresholds import Thresholds
+from posture.model.vocabulary import CHECKLIST, SEVERITIES, SEVERITY_WEIGHT, STAGES  # noqa: F401 (re-exported)
 
 # Anti-pattern rows and bullets the checks detect, named after their seed.
 AP = {

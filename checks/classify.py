@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from posture.engagement import Classification, MatchRule
-from posture.thresholds import Thresholds
+from posture.model.engagement import Classification, MatchRule
+from posture.model.thresholds import Thresholds
+from posture.model.vocabulary import critical_mask
 
 LIFECYCLE_CLASSES = ("static-long-lived", "static-short-lived", "dynamic-short-lived", "workload-identity")
 DATA_CLASSES = ("public", "internal", "confidential", "regulated")
@@ -284,8 +285,8 @@ class Classifier:
         base["age_days"] = ((as_of - basis).dt.total_seconds() / 86_400).round(1)
         t = self.thresholds
         base = base.drop(columns=["ltags"])
-        base["critical"] = (env.isin(t.critical_environments) & dclass.isin(t.critical_classes)
-                            & ~base["table"].isin(["auth_role", "principal", "token"]))
+        base["critical"] = critical_mask(env, dclass, base["table"], t.critical_environments,
+                                         t.critical_classes)
         return base
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from posture.errors import PostureError
+from posture.model.errors import PostureError
 
 OPEN = ("fail", "waived")
 

@@ -32,9 +32,9 @@ import pandas as pd
 
 from checks.catalog import SEVERITIES, Check, CheckContext, load_catalog
 from checks.classify import Classifier, glob_to_regex
-from posture.engagement import Engagement, Waiver
-from posture.snapshot import Snapshot, empty_frame
-from posture.thresholds import Thresholds
+from posture.model.engagement import Engagement, Waiver
+from posture.model.snapshot import Snapshot, empty_frame
+from posture.model.thresholds import Thresholds
 
 STATUSES = ("pass", "fail", "waived", "not_assessed")
 CORE = ("resource", "store", "source", "name", "path", "passed")

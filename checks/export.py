@@ -23,8 +23,8 @@ from checks.catalog import CHECKLIST, STAGES
 from checks.engine import Assessment, _plain
 from checks.scoring import score
 from checks.views import access_model, cross_env, frame_records, leak_cards, rotation_plan
-from posture.fsutil import atomic_directory, sha256_file
-from posture.snapshot import Snapshot
+from posture.model.fsutil import atomic_directory, sha256_file
+from posture.model.snapshot import Snapshot
 
 TOOL = "secrets-posture-kit"
 FINDING_COLUMNS = ("check_id", "name", "title", "status", "severity", "stage", "stage_name",

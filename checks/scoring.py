@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from checks.catalog import CHECKLIST, SEVERITY_WEIGHT, STAGES
-from posture.thresholds import Thresholds
+from posture.model.thresholds import Thresholds
 
 GRADE_BANDS = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0))
 GRADE_ORDER = ("A", "B", "C", "D", "F")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from posture.model.vocabulary import HUMAN_AUTH_METHODS
 from checks.catalog import CheckContext, check, emit, empty_result, list_len, na_if, stores_of
 
 AUTO_UNSEAL = ("awskms", "gcpckms", "azurekeyvault", "transit", "pkcs11", "ocikms", "kmip")
-HUMAN_METHODS = ("oidc", "userpass", "ldap", "okta", "github", "radius")
 NON_SECRET_PREFIXES = ("sys/", "auth/", "identity/", "cubbyhole/")
 H, D = 3_600, 86_400
 
@@ -268,7 +268,7 @@ def approle_ttl_too_long(ctx: CheckContext) -> pd.DataFrame:
        fix="Set `ttl=8h` (or less) on the role and `token_max_ttl` on the mount; prefer OIDC with "
            "MFA at the IdP over userpass.")
 def human_session_too_long(ctx: CheckContext) -> pd.DataFrame:
-    r = _roles(ctx, HUMAN_METHODS)
+    r = _roles(ctx, HUMAN_AUTH_METHODS)
     ttl = _num(r["token_ttl"])
     ok = ttl.gt(0) & ttl.le(ctx.thresholds.human_token_ttl_hours * H)
     return emit(r, na_if(ttl.isna(), ok), path=r["mount"] + "role/" + r["name"],

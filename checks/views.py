@@ -14,7 +14,7 @@ import pandas as pd
 
 from checks.classify import glob_to_regex
 from checks.engine import Assessment, _plain
-from posture.snapshot import Snapshot
+from posture.model.snapshot import Snapshot
 
 ROTATION_METHOD = {
     "db-password": "Dual-account swap (A/B rotation), or dynamic database credentials",

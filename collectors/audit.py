@@ -9,7 +9,7 @@ Reads, offline, the audit logs an engagement lists for a store:
 
 It writes ``access_event`` rows (identity x path x operation x source x day),
 ``audit_signal`` rows (the anomaly signals of seed 001, drift, least-privilege
-usage and the stage-5 metrics; meanings in `collectors.audit_analysis.SIGNALS`)
+usage and the stage-5 metrics; meanings in `posture.model.vocabulary.AUDIT_SIGNALS`)
 and one ``audit_log`` row per input with its line/malformed counts.
 
 Parsing streams line by line (bounded memory, progress by bytes); a malformed
@@ -43,9 +43,9 @@ from collectors.audit_parse import (
     parse_vault_stream,
 )
 from collectors.base import CollectContext
-from posture.engagement import AwsStore, VaultStore
-from posture.records import AccessEvent, AuditLog, AuditSignal
-from posture.snapshot import records_frame
+from posture.model.engagement import AwsStore, VaultStore
+from posture.model.records import AccessEvent, AuditLog, AuditSignal
+from posture.model.snapshot import records_frame
 
 AUDIT_TABLES = ["access_event", "audit_signal", "audit_log"]
 LOG_SUFFIXES = (".log", ".json", ".jsonl", ".gz")

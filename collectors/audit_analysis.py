@@ -2,10 +2,10 @@
 
 The audit collector calls these on what it parsed; the audit-activity
 notebook and the checks call them on the snapshot's ``access_event`` and
-``audit_signal`` frames (`posture.snapshot.Snapshot.frame`). No I/O here.
+``audit_signal`` frames (`posture.model.snapshot.Snapshot.frame`). No I/O here.
 
-Every signal the collector writes is one `posture.records.AuditSignal` row;
-`SIGNALS` documents what each ``signal`` value means, so a check can turn it
+Every signal the collector writes is one `posture.model.records.AuditSignal` row;
+`AUDIT_SIGNALS` documents what each ``signal`` value means, so a check can turn it
 into a finding without re-reading this module.
 
 Joining with the secret inventory: ``access_event.resource`` is the id the
@@ -23,63 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: signal name -> what it means (the checks helper turns each into findings).
-SIGNALS: dict[str, str] = {
-    "new_source_ip": (
-        "A principal used a source IP it had not used during its first `learn_days` of "
-        "activity in the log. detail.new_cidr is true when the whole /24 (IPv4) or /64 "
-        "(IPv6) is new for it too (seed 001: 'secret accessed from new IP/CIDR range')."
-    ),
-    "volume_spike": (
-        "A path's requests on one day exceeded volume_spike_factor x its baseline (mean of "
-        "the previous `window` days, at least `min_history` days of history, baseline "
-        "floored at 1) and at least `min_count` requests (seed 001: '>3x baseline')."
-    ),
-    "off_hours_human": (
-        "Requests by a human auth method (userpass, oidc, ldap, okta, github, radius; AWS "
-        "console/SSO/SAML) outside business_hours in business_timezone, or on a weekend; one "
-        "row per principal and local day."
-    ),
-    "denied": (
-        "Requests refused with 'permission denied' (Vault) or AccessDenied-like codes "
-        "(CloudTrail): access attempted outside the policy scope; one row per principal x path."
-    ),
-    "failed_logins": (
-        "At least failed_login_burst failed logins from one source address within one clock "
-        "hour (any user); detail.succeeded_same_hour counts successes in that hour."
-    ),
-    "long_ttl_token": (
-        "A token created with a TTL above long_ttl_token_hours, a non-expiring root token, "
-        "or an IAM access key (a non-expiring credential)."
-    ),
-    "root_token_use": (
-        "A request made with a token carrying the 'root' policy (Vault) or by the AWS account "
-        "root user; one row per principal x source x day."
-    ),
-    "policy_change": "A policy was written or deleted in the period (drift): Vault sys/policy*, IAM/KMS/resource policies.",
-    "auth_change": "An auth method, role or user was enabled, changed or removed; IAM users, keys, roles, MFA, IdPs.",
-    "audit_change": "An audit device or trail was changed, stopped or removed.",
-    "mount_change": "A secrets engine was mounted, tuned or unmounted.",
-    "stale_version_read": (
-        "A consumer read an older KV v2 version (or AWSPREVIOUS / a pinned versionId) after a "
-        "newer version existed: it has not picked up a rotation."
-    ),
-    "used_after_revocation": "A revoked credential was used successfully after its revocation.",
-    "policy_usage": (
-        "Least-privilege evidence: for a Vault policy (granting_policies of successful "
-        "requests) or an AWS principal, the paths/resources and capabilities/actions actually "
-        "used in the period. Compare with policy_rule via `least_privilege`."
-    ),
-    "metric:failed_auth_rate_around_rotation": (
-        "Stage-5 metric: failed-login rate within +/- window_hours of secret rotations vs the "
-        "rate outside those windows."
-    ),
-    "metric:secret_fetch_error_rate": "Stage-5 metric: share of secret reads that failed (and were denied).",
-    "metric:revocation_to_last_use": (
-        "Stage-5 metric, one row per revocation seen: seconds from the revocation to the last "
-        "presentation of the revoked credential (negative = last use was before it)."
-    ),
-}
+from posture.model.vocabulary import AUDIT_SIGNALS
+
 
 SIGNAL_COLUMNS = ["signal", "principal", "path", "remote_addr", "at", "count", "detail"]
 CAPABILITY_OF_OPERATION = {
@@ -155,7 +100,7 @@ def cidr_of(addr: str) -> str | None:
 
 
 def new_source_ips(access: pd.DataFrame, learn_days: int = 7) -> pd.DataFrame:
-    """`new_source_ip` signals from an ``access_event`` frame (see `SIGNALS`)."""
+    """`new_source_ip` signals from an ``access_event`` frame (see `AUDIT_SIGNALS`)."""
     if access.empty:
         return empty_signals()
     a = access[access["remote_addr"].notna()]
@@ -226,7 +171,7 @@ def volume_spikes(
     access: pd.DataFrame, factor: float = 3.0, window: int = 14, min_history: int = 3,
     min_count: int = 10,
 ) -> pd.DataFrame:
-    """`volume_spike` signals (see `SIGNALS`)."""
+    """`volume_spike` signals (see `AUDIT_SIGNALS`)."""
     vol = daily_path_volume(access, window, min_history)
     if vol.empty:
         return empty_signals()
@@ -719,9 +664,9 @@ def access_inventory(access: pd.DataFrame) -> pd.DataFrame:
 
 
 def signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
-    """Counts per signal name with its meaning from `SIGNALS`."""
+    """Counts per signal name with its meaning from `AUDIT_SIGNALS`."""
     if signals.empty:
         return pd.DataFrame(columns=["signal", "rows", "events", "meaning"])
     g = signals.groupby("signal").agg(rows=("signal", "size"), events=("count", "sum")).reset_index()
-    g["meaning"] = g["signal"].map(SIGNALS).fillna("")
+    g["meaning"] = g["signal"].map(AUDIT_SIGNALS).fillna("")
     return g.sort_values("rows", ascending=False)

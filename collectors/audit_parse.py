@@ -30,12 +30,11 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from posture.model.vocabulary import HUMAN_AUTH_METHODS
+
 # Rare-event lists (changes, long-TTL tokens, revocations) stop growing here.
 MAX_EVENTS = 20_000
 
-HUMAN_AUTH_METHODS = frozenset(
-    {"userpass", "oidc", "ldap", "okta", "github", "radius", "console", "sso", "saml"}
-)
 KNOWN_VAULT_METHODS = frozenset(
     {
         "userpass", "oidc", "jwt", "ldap", "okta", "github", "radius", "approle",

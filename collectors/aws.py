@@ -56,9 +56,9 @@ from botocore.exceptions import (
 
 from collectors.aws_guard import ReadOnlyGuard
 from collectors.base import CollectContext
-from posture.engagement import AwsAccount, AwsStore
-from posture.errors import CollectionError, ConfigError
-from posture.records import (
+from posture.model.engagement import AwsAccount, AwsStore
+from posture.model.errors import CollectionError, ConfigError
+from posture.model.records import (
     AccessKey,
     Certificate,
     Key,

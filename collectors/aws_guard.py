@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from posture.errors import ReadOnlyViolation
+from posture.model.errors import ReadOnlyViolation
 
 # botocore endpoint prefix -> operations the collector may call. The IAM action
 # is "<prefix>:<Operation>" for every entry (true for all of these services).

@@ -3,7 +3,7 @@
 A collector is a class with ``source`` (``vault``, ``aws``, ``git``, ``audit``),
 ``version`` and ``run()``. It reads one store of the engagement, adds typed
 records to ``ctx.sink`` and records what it could not read with
-``ctx.sink.gap(...)``. It raises `posture.errors.CollectionError` only when
+``ctx.sink.gap(...)``. It raises `posture.model.errors.CollectionError` only when
 the store cannot be assessed at all (sealed, unreachable, bad credentials).
 """
 
@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Protocol
 
 from rich.progress import Progress
 
-from posture.engagement import Engagement
-from posture.snapshot import SnapshotSink
+from posture.model.engagement import Engagement
+from posture.model.snapshot import SnapshotSink
 
 
 @dataclass

@@ -91,8 +91,8 @@ from collectors.git_scan import (
     scan_history_chunk,
     scan_tree_chunk,
 )
-from posture.engagement import GitStore
-from posture.records import CiConfig, Repository, SourceFinding
+from posture.model.engagement import GitStore
+from posture.model.records import CiConfig, Repository, SourceFinding
 
 TABLES = ["source_finding", "ci_config", "repository"]
 REFS_LOOKUPS = 300

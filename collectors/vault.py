@@ -30,9 +30,9 @@ import orjson
 
 from collectors.base import CollectContext
 from collectors.vault_http import Guard, Response, TransportError, VaultHTTP, logical_path_ok
-from posture.engagement import VaultStore
-from posture.errors import CollectionError, ConfigError
-from posture.records import (
+from posture.model.engagement import VaultStore
+from posture.model.errors import CollectionError, ConfigError
+from posture.model.records import (
     AuditDevice,
     AuthMethod,
     AuthRole,

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from posture.errors import CollectionError, ReadOnlyViolation
+from posture.model.errors import CollectionError, ReadOnlyViolation
 
 # --- The allow-list ---------------------------------------------------------------
 

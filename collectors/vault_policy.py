@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from collectors.vault_http import AUTH_KINDS, RULES, mount_kinds
-from posture.errors import ConfigError
+from posture.model.errors import ConfigError
 
 _POLICY_SAFE = re.compile(r"[A-Za-z0-9_.@=~-]+(?:/[A-Za-z0-9_.@=~-]+)*")
 SECRET_TYPES = {"kv": ("kv", 2), "kv2": ("kv", 2), "kv1": ("kv", 1), "transit": ("transit", None),

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from posture.errors import ConfigError, PostureError
+from posture.model.errors import ConfigError, PostureError
 
 try:  # typer >= 0.20 vendors click
     from typer._click.exceptions import ClickException
@@ -68,8 +68,8 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing engagement file.")] = False,
 ) -> None:
     """Create engagements/CLIENT/engagement.yaml from a commented template."""
-    from posture.engagement import parse_engagement
-    from posture.fsutil import atomic_write_text
+    from posture.model.engagement import parse_engagement
+    from posture.model.fsutil import atomic_write_text
 
     path = home() / "engagements" / client / "engagement.yaml"
     if path.exists() and not force:
@@ -90,8 +90,8 @@ def schema(
     engagement: Annotated[bool, typer.Option(help="Print the engagement file's schema instead.")] = False,
 ) -> None:
     """Print the JSON Schema of the snapshot records (or of the engagement file)."""
-    from posture.engagement import Engagement
-    from posture.records import ALL_RECORDS
+    from posture.model.engagement import Engagement
+    from posture.model.records import ALL_RECORDS
 
     if engagement:
         doc = Engagement.model_json_schema()

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from collectors.base import CollectContext, collector_class
 from posture.progress import progress_bar
-from posture.snapshot import Manifest, SnapshotSink
+from posture.model.snapshot import Manifest, SnapshotSink
 from posture.workspace import Workspace, fingerprint
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from posture.errors import PostureError
-from posture.fsutil import atomic_directory
+from posture import assets
+from posture.model.errors import PostureError
+from posture.model.fsutil import atomic_directory
 from posture.progress import progress_bar
 from posture.workspace import Workspace, quarter_end
 
@@ -34,8 +35,8 @@ CELL_TIMEOUT = 600
 
 
 def notebooks_source() -> Path:
-    """The repository's ``notebooks/`` folder (beside the ``posture`` package)."""
-    return Path(__file__).resolve().parent.parent / "notebooks"
+    """The shipped notebooks (package data: ``posture.assets.notebooks``)."""
+    return assets.notebooks_dir()
 
 
 def discover(source: Path | None = None) -> list[Path]:

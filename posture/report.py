@@ -16,24 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from posture.errors import PostureError
+from posture.model.errors import PostureError
+from posture.model.thresholds import Thresholds
+from posture.model.vocabulary import AUDIT_SIGNALS, CHECKLIST, SEVERITIES, STAGES, STATUSES, critical_mask  # noqa: F401 (AUDIT_SIGNALS: for notebooks)
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-STATUSES = ("fail", "not_assessed", "waived", "pass")
-STAGES = {
-    1: "Inventory & classification",
-    2: "Storage & access model",
-    3: "Lifecycle & rotation",
-    4: "Developer & CI ergonomics",
-    5: "Verification & operations",
-}
-CHECKLIST = {
-    1: "No production secrets in source control or public artifacts",
-    2: "Least privilege enforced at identity + path + operation level",
-    3: "Rotation and revocation paths documented with owners",
-    4: "CI and local dev paths do not encourage static prod credentials",
-    5: "Audit/logging aligned with organizational requirements",
-}
 EXIT_QUESTIONS = {
     1: "Can we name owners for each critical class, and is every critical item classified "
     "(public / internal / confidential / regulated)?",
@@ -45,7 +31,6 @@ EXIT_QUESTIONS = {
     "never paste prod keys locally?",
     5: "If this key leaks at 3am, what are steps 1-5 and who is paged?",
 }
-CRITICAL_CLASSES = ("confidential", "regulated")
 
 # Lists the checks helper writes beside findings.json; missing ones load empty.
 LIST_FILES = (
@@ -311,18 +296,15 @@ def _unknown_reason(a: Assessment, stage: int) -> str | None:
 
 
 def _critical_inventory(a: Assessment) -> pd.DataFrame:
-    """Critical items: the assessment's ``critical`` flag, else confidential/regulated or prod."""
+    """Critical items, as the assessment decided them (`vocabulary.critical_mask`)."""
     inv = a.inventory
     if inv.empty:
         return inv
     if "critical" in inv.columns:
         return inv[inv["critical"].fillna(False).astype(bool)]
-    mask = pd.Series(False, index=inv.index)
-    if "data_class" in inv.columns:
-        mask |= inv["data_class"].isin(CRITICAL_CLASSES)
-    if "environment" in inv.columns:
-        mask |= inv["environment"].astype(str).str.lower().isin(("prod", "production"))
-    return inv[mask]
+    t, na = Thresholds(), pd.Series("", index=inv.index)  # an inventory written without the flag
+    return inv[critical_mask(inv.get("environment", na), inv.get("data_class", na),
+                             inv.get("table", na), t.critical_environments, t.critical_classes)]
 
 
 def exit_stage1(a: Assessment) -> ExitAnswer:

@@ -21,8 +21,8 @@ from datetime import date, datetime, timezone
 from hashlib import sha256
 from pathlib import Path
 
-from posture.engagement import LoadedEngagement, load_engagement
-from posture.errors import ConfigError
+from posture.model.engagement import LoadedEngagement, load_engagement
+from posture.model.errors import ConfigError
 
 QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
 

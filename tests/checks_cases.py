@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from posture.engagement import Attestation, Classification, Engagement, OwnerRule
-from posture.records import (
+from posture.model.engagement import Attestation, Classification, Engagement, OwnerRule
+from posture.model.records import (
     AccessEvent,
     AccessKey,
     AuditDevice,

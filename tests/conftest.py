@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from posture.devservers import MotoServer, OpenBaoDevServer
+from posture.demo.devservers import MotoServer, OpenBaoDevServer
 
 # Secret values planted in test estates. None may ever appear in a written file.
 CANARIES = (

@@ -13,9 +13,9 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from posture.fsutil import atomic_directory, sha256_file
-from posture.records import AuthRole, Key, Policy, PolicyRule, Secret, SourceFinding
-from posture.snapshot import Manifest, Snapshot, SnapshotSink
+from posture.model.fsutil import atomic_directory, sha256_file
+from posture.model.records import AuthRole, Key, Policy, PolicyRule, Secret, SourceFinding
+from posture.model.snapshot import Manifest, Snapshot, SnapshotSink
 from posture.workspace import Workspace, quarter_end
 
 HOSTILE_SCRIPT = "<script>alert(1)</script>"

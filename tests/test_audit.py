@@ -25,16 +25,17 @@ from conftest import CANARIES, assert_no_canary
 from collectors import audit_analysis as aa
 from collectors.audit import AuditCollector, AuditLogS3Guard
 from collectors.base import CollectContext
-from posture.engagement import Engagement
-from posture.errors import ReadOnlyViolation
-from posture.estates.audit import (
+from posture.model.engagement import Engagement
+from posture.model.errors import ReadOnlyViolation
+from posture.demo.estates.audit import (
     cloudtrail_records,
     drive_openbao_traffic,
     write_cloudtrail,
     write_vault_audit_log,
 )
-from posture.records import PolicyRule
-from posture.snapshot import Manifest, Snapshot, SnapshotSink
+from posture.model.vocabulary import AUDIT_SIGNALS
+from posture.model.records import PolicyRule
+from posture.model.snapshot import Manifest, Snapshot, SnapshotSink
 
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 PREFIX = "t7"
@@ -358,7 +359,7 @@ def test_path_helpers():
     assert aa.vault_path_matches("secret/data/prod/db", "secret/data/prod/db")
     assert not aa.vault_path_matches("secret/data/prod/db", "secret/data/prod/db2")
     assert aa.cidr_of("10.1.2.3") == "10.1.2.0/24" and aa.cidr_of("secretsmanager.amazonaws.com") is None
-    assert set(aa.SIGNALS) >= {
+    assert set(AUDIT_SIGNALS) >= {
         "new_source_ip", "volume_spike", "off_hours_human", "denied", "failed_logins", "long_ttl_token",
         "root_token_use", "policy_change", "auth_change", "stale_version_read", "policy_usage",
     }

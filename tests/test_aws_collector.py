@@ -1,6 +1,6 @@
 """AWS collector against moto's threaded server (the HTTP path), end to end.
 
-The Northwind estate (``posture.estates.aws``) is seeded once per module with
+The Northwind estate (``posture.demo.estates.aws``) is seeded once per module with
 freezegun back-dating, collected once through ``posture collect`` and the
 snapshot on disk is what the table tests read. Denied services, bad
 credentials and the read-only guard are exercised against the same server
@@ -27,10 +27,10 @@ from collectors import aws_guard
 from collectors.aws import AwsCollector, classify_env_value
 from collectors.base import CollectContext
 from posture.cli import main
-from posture.engagement import AwsStore, Engagement
-from posture.errors import CollectionError, ConfigError, ReadOnlyViolation
-from posture.estates.aws import ACCOUNT, AwsEstate, seed
-from posture.snapshot import Snapshot, SnapshotSink
+from posture.model.engagement import AwsStore, Engagement
+from posture.model.errors import CollectionError, ConfigError, ReadOnlyViolation
+from posture.demo.estates.aws import ACCOUNT, AwsEstate, seed
+from posture.model.snapshot import Snapshot, SnapshotSink
 
 QUARTER = "2026-Q4"
 REGIONS = ["us-east-1", "eu-west-1"]

@@ -9,7 +9,7 @@ from conftest import CANARIES
 
 from collectors import aws_guard
 from collectors.aws_guard import ReadOnlyGuard, allowed_actions, iam_policy_document
-from posture.errors import ReadOnlyViolation
+from posture.model.errors import ReadOnlyViolation
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: a request that got out would fail to connect
 

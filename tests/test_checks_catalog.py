@@ -8,8 +8,8 @@ from checks_cases import AS_OF, CASES, attest, engagement
 
 from checks.catalog import AP, CHECKLIST, CONTROLS, STAGES, load_catalog
 from checks.engine import run_assessment
-from posture.records import CoverageGap
-from posture.snapshot import Snapshot
+from posture.model.records import CoverageGap
+from posture.model.snapshot import Snapshot
 
 CATALOG = load_catalog()
 AUTOMATED = sorted(c.id for c in CATALOG.values() if not c.manual)

@@ -28,9 +28,9 @@ from checks.diff import diff_findings
 from checks.engine import run_assessment
 from checks.scoring import grade_for, score
 from checks.views import access_model, cross_env, leak_cards, rotation_plan
-from posture.engagement import Classification, EnvironmentRule, SecretTypeRule, Waiver
-from posture.records import CoverageGap, Secret
-from posture.snapshot import Snapshot
+from posture.model.engagement import Classification, EnvironmentRule, SecretTypeRule, Waiver
+from posture.model.records import CoverageGap, Secret
+from posture.model.snapshot import Snapshot
 
 
 def run(records, eng=None, only=None):

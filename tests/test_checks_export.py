@@ -29,9 +29,9 @@ from conftest import assert_no_canary
 from checks.engine import run_assessment
 from checks.export import write_assessment
 from posture.cli import main
-from posture.engagement import Waiver
-from posture.records import CoverageGap
-from posture.snapshot import Manifest, Snapshot, SnapshotSink
+from posture.model.engagement import Waiver
+from posture.model.records import CoverageGap
+from posture.model.snapshot import Manifest, Snapshot, SnapshotSink
 from posture.workspace import Workspace
 
 CONTRACT = ("findings.json", "findings.csv", "findings.sarif", "oscal-assessment-results.json", "scores.json",

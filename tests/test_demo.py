@@ -30,7 +30,7 @@ from posture.demo import (
     run_demo,
     scoped_environ,
 )
-from posture.errors import ConfigError
+from posture.model.errors import ConfigError
 
 
 def _port_open(address: str) -> bool:

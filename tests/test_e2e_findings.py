@@ -17,8 +17,8 @@ from ruamel.yaml import YAML
 from vault_fixtures import vault_estate  # noqa: F401 - session fixture
 
 from posture.cli import main
-from posture.estates import aws as aws_estate
-from posture.estates import git as git_estate
+from posture.demo.estates import aws as aws_estate
+from posture.demo.estates import git as git_estate
 
 pytestmark = pytest.mark.slow
 

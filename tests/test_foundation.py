@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from posture.cli import main
-from posture.engagement import load_engagement
-from posture.errors import ConfigError, IntegrityError
-from posture.records import Secret
-from posture.snapshot import Manifest, Snapshot, SnapshotSink
+from posture.model.engagement import load_engagement
+from posture.model.errors import ConfigError, IntegrityError
+from posture.model.records import Secret
+from posture.model.snapshot import Manifest, Snapshot, SnapshotSink
 from posture.workspace import current_quarter, quarter_end
 from datetime import date
 
@@ -119,7 +119,7 @@ def test_failed_write_keeps_previous_snapshot(tmp_path: Path, monkeypatch):
     sink.write(dest, _manifest())
     before = (dest / "manifest.json").read_bytes()
 
-    import posture.snapshot as mod
+    import posture.model.snapshot as mod
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -155,7 +155,7 @@ def test_interrupted_collect_leaves_no_partial_snapshot(workspace: Path):
             source = "git"; version = "t"
             def __init__(self, store, ctx): self.ctx = ctx
             def run(self):
-                from posture.records import Secret
+                from posture.model.records import Secret
                 self.ctx.sink.add(Secret(id="x", store="s", source="git", kind="kv2", path="p", name="n"))
                 print("collecting", flush=True); time.sleep(30)
         base.REGISTRY["git"] = "__main__:Slow"

@@ -24,9 +24,9 @@ from collectors.git import GitCollector, redact_url
 from collectors.git_scan import detect_secrets_settings, scan_history_chunk, scan_tree_chunk
 from conftest import CANARIES, assert_no_canary
 from posture.cli import main
-from posture.engagement import Engagement, GitStore
-from posture.estates.git import GitEstate, seed_git_estate
-from posture.snapshot import Snapshot, SnapshotSink
+from posture.model.engagement import Engagement, GitStore
+from posture.demo.estates.git import GitEstate, seed_git_estate
+from posture.model.snapshot import Snapshot, SnapshotSink
 from posture.workspace import fingerprint
 
 KEY = bytes(range(32))
@@ -471,7 +471,7 @@ def test_subfolder_of_a_repository_is_not_the_repository(estate):
 def test_gates_match_plain_detect_secrets_on_every_plugin_format():
     """Lines in the formats of many plugins (built at runtime): gated and plain scans agree."""
     from collectors.git_scan import LineScanner
-    from posture.estates.git import ALNUM, _derive
+    from posture.demo.estates.git import ALNUM, _derive
 
     r = lambda n, s="x": _derive(s, ALNUM, n)  # noqa: E731
     lines = [

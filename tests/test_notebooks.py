@@ -13,7 +13,7 @@ from conftest import assert_no_canary
 from sitekit import HOSTILE_LINK, HOSTILE_SCRIPT, make_workspace, published_ws  # noqa: F401
 
 from posture import report
-from posture.errors import PostureError
+from posture.model.errors import PostureError
 from posture.notebooks import (
     _kernel_manager_class,
     discover,

@@ -21,7 +21,7 @@ from sitekit import (  # noqa: F401  (published_ws is a fixture)
 )
 
 from posture.cli import main
-from posture.errors import IntegrityError, PostureError
+from posture.model.errors import IntegrityError, PostureError
 from posture.site import (
     export_site,
     publish,

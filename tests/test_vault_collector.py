@@ -26,10 +26,10 @@ from vault_fixtures import (
 from collectors.base import CollectContext
 from collectors.vault import VaultCollector, parse_acl, parse_duration
 from posture.cli import main
-from posture.devservers import OpenBaoDevServer, free_port
-from posture.engagement import Engagement, VaultStore
-from posture.errors import CollectionError
-from posture.snapshot import Snapshot, SnapshotSink
+from posture.demo.devservers import OpenBaoDevServer, free_port
+from posture.model.engagement import Engagement, VaultStore
+from posture.model.errors import CollectionError
+from posture.model.snapshot import Snapshot, SnapshotSink
 from posture.workspace import fingerprint
 
 DAY = 86400
@@ -373,7 +373,7 @@ def test_progress_bar_advances(openbao, vault_estate):  # noqa: F811
 
 
 def test_approle_login_and_bad_secret_id(openbao, vault_estate):  # noqa: F811
-    from posture.engagement import VaultAuth
+    from posture.model.engagement import VaultAuth
 
     root = {"X-Vault-Token": openbao.root_token}
     base = f"{openbao.address}/v1/auth/approle/role/posture-assessor"
@@ -402,7 +402,7 @@ def test_jwt_login(openbao, vault_estate):  # noqa: F811
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-    from posture.engagement import VaultAuth
+    from posture.model.engagement import VaultAuth
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pub = key.public_key().public_bytes(serialization.Encoding.PEM,

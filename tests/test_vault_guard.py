@@ -6,7 +6,7 @@ import pytest
 from vault_fixtures import audit_entries, run_collector, vault_estate  # noqa: F401
 
 from collectors.vault_http import RULES, Guard, VaultHTTP, logical_path_ok
-from posture.errors import ReadOnlyViolation
+from posture.model.errors import ReadOnlyViolation
 
 
 def _guard() -> Guard:

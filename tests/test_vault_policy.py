@@ -12,7 +12,7 @@ from vault_fixtures import make_token, put_policy, vault_estate, write_engagemen
 
 from collectors.vault import parse_acl
 from posture.cli import main
-from posture.snapshot import Snapshot
+from posture.model.snapshot import Snapshot
 
 
 def _stanzas(text: str) -> dict[str, list[str]]:

@@ -15,9 +15,9 @@ from conftest import CANARIES
 
 from collectors.base import CollectContext
 from collectors.vault import VaultCollector
-from posture.engagement import Engagement, VaultStore
-from posture.estates.vault import VaultEstate, seed_vault_estate
-from posture.snapshot import SnapshotSink
+from posture.model.engagement import Engagement, VaultStore
+from posture.demo.estates.vault import VaultEstate, seed_vault_estate
+from posture.model.snapshot import SnapshotSink
 from posture.workspace import fingerprint
 
 FP_KEY = b"k" * 32

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from posture.cli import ClientArg, QuarterOpt, app, cells, err, out, quarter_or_current
-from posture.errors import ConfigError, PostureError
+from posture.model.errors import ConfigError, PostureError
 from posture.workspace import Workspace, parse_quarter
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "waived": "yellow", "not_assessed": "magenta"}
@@ -91,7 +91,7 @@ def assess(
     from checks.engine import run_assessment
     from checks.export import write_assessment
     from checks.scoring import score
-    from posture.snapshot import Snapshot
+    from posture.model.snapshot import Snapshot
 
     ws = Workspace.resolve(client)
     q = quarter_or_current(quarter)
@@ -151,7 +151,7 @@ def checks(
 ) -> None:
     """List the check catalog, or show one check's documentation (like `ruff rule`)."""
     from checks.catalog import find, load_catalog
-    from posture.thresholds import Thresholds
+    from posture.model.thresholds import Thresholds
 
     if thresholds:
         sys.stdout.write(json.dumps(Thresholds().model_dump(mode="json"), indent=2) + "\n")

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from posture.cli import app
-from posture.errors import ConfigError, PostureError
+from posture.model.errors import ConfigError, PostureError
 
 policy_app = typer.Typer(
     help="Print the read-only assessor policy a client must grant (exactly what the collectors read).",
@@ -53,7 +53,7 @@ def vault_policy(
     source = "mounts given on the command line"
     if not specs:
         from collectors.vault import connect
-        from posture.engagement import VaultStore
+        from posture.model.engagement import VaultStore
 
         if client:
             from posture.workspace import Workspace

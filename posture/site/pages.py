@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from posture.fsutil import sha256_file
+from posture.model.fsutil import sha256_file
 from posture.report import (
     CHECKLIST,
     STAGES,
@@ -423,7 +423,7 @@ def build_docs(
     """Write every page of ``quarter`` into ``dest`` (a fresh docs_dir)."""
     a = Assessment.load(ws.assessment_dir(quarter))
     docs = Docs(dest)
-    shutil.copytree(static, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("overrides"))
+    shutil.copytree(static, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("overrides", "mkdocs.yml", "__pycache__", "__init__.py"))
 
     trend = trend_rows(ws, quarter, published)
     docs.write("index.md", overview_page(a, trend))

@@ -34,19 +34,20 @@ from typing import Any
 from rich.console import Console
 from ruamel.yaml import YAML
 
-from posture.errors import ConfigError, IntegrityError, PostureError
-from posture.fsutil import atomic_directory, atomic_write_text, sha256_file
+from posture import assets
+from posture.model.errors import ConfigError, IntegrityError, PostureError
+from posture.model.fsutil import atomic_directory, atomic_write_text, sha256_file
 from posture.site.pages import build_docs, evidence_artefacts
 from posture.workspace import Workspace, parse_quarter
 
 BRANCH = "gh-pages"
 ALIAS = "latest"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 
 def base_config_path() -> Path:
-    """The repository's ``mkdocs.yml`` (the base of every client's config)."""
-    return Path(os.environ.get("POSTURE_MKDOCS_BASE") or REPO_ROOT / "mkdocs.yml")
+    """The shipped base ``mkdocs.yml`` (or ``$POSTURE_MKDOCS_BASE``)."""
+    return Path(os.environ.get("POSTURE_MKDOCS_BASE") or assets.mkdocs_base())
 
 
 def _git_env() -> dict[str, str]:
@@ -152,7 +153,7 @@ def static_dir() -> Path:
     yaml = YAML(typ="safe")
     base = base_config_path()
     cfg = yaml.load(base.read_text(encoding="utf-8")) if base.exists() else {}
-    return base.parent / str((cfg or {}).get("docs_dir", "site"))
+    return base.parent / str((cfg or {}).get("docs_dir", "."))
 
 
 @dataclass

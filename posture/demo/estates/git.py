@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from posture.errors import PostureError
+from posture.model.errors import PostureError
 
 AUTHORS = (
     ("Dana Okafor", "dana@acme-payments.example"),

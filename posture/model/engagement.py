@@ -17,8 +17,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from posture.errors import ConfigError
-from posture.thresholds import Thresholds
+from posture.model.errors import ConfigError
+from posture.model.thresholds import Thresholds
 
 
 class _Strict(BaseModel):

@@ -3,7 +3,7 @@
 A newcomer should see the real thing, not a mock-up: the demo starts a real
 OpenBao dev server and a moto AWS server on loopback, seeds a fictional
 client's estate ("Northwind Payments", client id ``northwind``) through the
-same estate modules the tests use (``posture.estates.{vault,aws,git,audit}``),
+same estate modules the tests use (``posture.demo.estates.{vault,aws,git,audit}``),
 writes an ordinary engagement file, and runs collect -> assess -> publish for
 two quarters with some findings fixed in between, so the site shows a trend
 and ``posture diff`` has something to say.
@@ -48,7 +48,7 @@ from typing import Any
 
 from rich.console import Console
 
-from posture.errors import ConfigError, PostureError
+from posture.model.errors import ConfigError, PostureError
 from posture.workspace import QUARTER_RE, Workspace, current_quarter, parse_quarter, quarter_end
 
 DEMO_CLIENT = "northwind"
@@ -409,7 +409,7 @@ def _start_servers(stack: ExitStack, estate_dir: Path) -> DemoEstate:
     """Start both servers; each is stopped by ``stack`` whatever happens next."""
     import logging
 
-    from posture.devservers import MotoServer, OpenBaoDevServer
+    from posture.demo.devservers import MotoServer, OpenBaoDevServer
 
     quiet = logging.getLogger("werkzeug")  # moto's server logs every request otherwise
     stack.callback(quiet.setLevel, quiet.level)
@@ -484,9 +484,9 @@ def run_steps(console: Console, title: str, steps: list[tuple[str, Callable[[], 
 
 def _seed(estate: DemoEstate, console: Console) -> None:
     """Seed every source through its estate module (the same ones the tests use)."""
-    from posture.estates import aws as aws_estate
-    from posture.estates import git as git_estate
-    from posture.estates import vault as vault_estate
+    from posture.demo.estates import aws as aws_estate
+    from posture.demo.estates import git as git_estate
+    from posture.demo.estates import vault as vault_estate
 
     def vault() -> None:
         estate.handles["vault"] = vault_estate.seed_vault_estate(
@@ -648,8 +648,8 @@ def write_engagement(
 
     from ruamel.yaml import YAML
 
-    from posture.engagement import parse_engagement
-    from posture.fsutil import atomic_write_text
+    from posture.model.engagement import parse_engagement
+    from posture.model.fsutil import atomic_write_text
 
     doc = engagement_document(client, estate, previous, current, first)
     buf = io.StringIO()
@@ -833,7 +833,7 @@ def _traffic(estate: DemoEstate, quarter: str, first: bool, console: Console) ->
     each quarter's assessment reads only what was written since the last one.
     CloudTrail files cover the three weeks before the quarter's end (or now).
     """
-    from posture.estates import audit as audit_estate
+    from posture.demo.estates import audit as audit_estate
     from posture.workspace import quarter_end
 
     def openbao() -> None:
@@ -887,7 +887,7 @@ def _assess(ws: Workspace, quarter: str, console: Console) -> None:
     from checks.export import write_assessment
     from checks.scoring import score
     from posture import notebooks
-    from posture.snapshot import Snapshot
+    from posture.model.snapshot import Snapshot
 
     t0 = time.perf_counter()
     snap = Snapshot.load(ws.snapshot_dir(quarter))

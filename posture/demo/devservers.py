@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from posture.errors import PostureError
+from posture.model.errors import PostureError
 
 
 def free_port() -> int:

@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from posture.model.vocabulary import AuditSignalName, GapReason
+
 Source = Literal["vault", "aws", "git", "audit"]
 
 
@@ -445,7 +447,7 @@ class AuditSignal(Record):
     """An anomaly or compliance signal derived from audit logs."""
 
     table: ClassVar[str] = "audit_signal"
-    signal: str = Field(description="new_source_ip, volume_spike, off_hours_human, denied, failed_logins, long_ttl_token, root_token_use, policy_change, auth_change, stale_version_read")
+    signal: AuditSignalName = Field(description="One of vocabulary.AUDIT_SIGNALS.")
     principal: str | None = None
     path: str | None = None
     remote_addr: str | None = None
@@ -492,7 +494,7 @@ class CoverageGap(Record):
     scope: str = ""
     service: str | None = None
     operation: str = Field(description="The request, e.g. 'LIST secret/metadata/' or 'kms:ListKeys'.")
-    reason: str = Field(description="denied, not_found, timeout, error, unsupported, unreachable")
+    reason: GapReason = Field(description="Why: one of vocabulary.GAP_REASONS.")
     detail: str | None = None
 
 

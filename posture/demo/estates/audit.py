@@ -39,7 +39,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from posture.errors import PostureError
+from posture.model.errors import PostureError
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

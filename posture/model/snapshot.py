@@ -5,7 +5,7 @@ Layout of ``evidence/CLIENT/QUARTER/snapshot/``::
     manifest.json        hashes, row counts, collector versions, times
     <table>.jsonl        one JSON object per record, one file per table
 
-The directory is written atomically (see `posture.fsutil.atomic_directory`):
+The directory is written atomically (see `posture.model.fsutil.atomic_directory`):
 an interrupted collection leaves the previous snapshot intact and no partial
 one. `Snapshot.load` re-checks every hash before handing out data.
 """
@@ -24,9 +24,9 @@ import orjson
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from posture.errors import IntegrityError, PostureError
-from posture.fsutil import atomic_directory, atomic_write_bytes, sha256_file
-from posture.records import RECORDS_BY_TABLE, CoverageGap, Record
+from posture.model.errors import IntegrityError, PostureError
+from posture.model.fsutil import atomic_directory, atomic_write_bytes, sha256_file
+from posture.model.records import RECORDS_BY_TABLE, CoverageGap, Record
 
 FORMAT_VERSION = 1
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from posture.errors import PostureError
+from posture.model.errors import PostureError
 
 #: (mount-relative name, custom metadata, number of versions)
 KV2_SECRETS: tuple[tuple[str, dict[str, str], int], ...] = (

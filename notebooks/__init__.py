@@ -1,0 +1,1 @@
+"""Package data: the parameterised notebooks, shipped as ``posture.assets.notebooks``."""

@@ -1,0 +1,1 @@
+"""Package data: the MkDocs base config and theme, shipped as ``posture.assets.site``."""
