@@ -1,7 +1,7 @@
 """Notebook suite wall time against its slowest single notebook, side by side in one run.
 
 Builds the small real workspace the site tests use (snapshot via SnapshotSink,
-assessment via the checks exporter when it works, else contract-shaped files),
+assessment via the checks exporter),
 then measures, in one process:
 
 1. each notebook alone (one kernel at a time), repeated ``--repeat`` times;
@@ -41,11 +41,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-nb-") as tmp:
         ws = sitekit.make_workspace(Path(tmp))
         sitekit.build_snapshot(ws, QUARTER)
-        try:
-            sitekit.assess(ws, QUARTER)
-        except Exception as e:  # the real exporter is still moving; keep the benchmark useful
-            print(f"real exporter failed ({type(e).__name__}); using contract-shaped files")
-            sitekit._contract_assessment(ws, QUARTER)
+        sitekit.assess(ws, QUARTER)
         params = parameters(ws, QUARTER)
         sources = discover()
         singles: dict[str, list[float]] = {p.stem: [] for p in sources}

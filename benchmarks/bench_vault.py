@@ -36,11 +36,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from collectors.base import CollectContext
-from collectors.vault import VaultCollector
-from collectors.vault_http import _Conn
+from collectors.vault.collector import VaultCollector
+from collectors.vault.http import _Conn
 from posture.demo.devservers import OpenBaoDevServer
-from posture.model.engagement import Engagement, VaultStore
 from posture.demo.estates.vault import seed_kv2_bulk
+from posture.model.engagement import Engagement, VaultStore
 from posture.model.snapshot import SnapshotSink
 
 MOUNT = "bench"
@@ -50,7 +50,7 @@ VALUE = "BENCH-CANARY-value"
 def raw_walk(port: int, token: str, requests_: list[tuple[str, str]], workers: int, lean: bool = False) -> float:
     """Seconds for ``workers`` threads, each with one keep-alive connection, to send all requests.
 
-    ``lean``: the collector's own framing (`collectors.vault_http._Conn`) without
+    ``lean``: the collector's own framing (`collectors.vault.http._Conn`) without
     guard, retries, parsing or records: the ceiling of the collector's transport.
     """
     lock = threading.Lock()

@@ -11,7 +11,9 @@ import json
 import numpy as np
 import pandas as pd
 
+from checks.aws_exposure_checks import definition_secrets
 from checks.catalog import CheckContext, check, emit, empty_result, list_len, na_if, stores_of
+from checks.oidc_trust import oidc_trust_problems
 
 DEFAULT_KEYS = ("alias/aws/secretsmanager", "alias/aws/ssm")
 
@@ -35,7 +37,8 @@ def secretsmanager_rotation_disabled(ctx: CheckContext) -> pd.DataFrame:
     s = _sm(ctx)
     rot = s["rotation_enabled"].astype("boolean")
     return emit(s, na_if(rot.isna(), rot.fillna(False)), resource=s["arn"].fillna(s["id"]),
-                rotation_enabled=s["rotation_enabled"])
+                rotation_enabled=s["rotation_enabled"],
+                why_unknown="Secrets Manager did not say whether rotation is enabled for this secret")
 
 
 @check("AWS002", "Secrets Manager rotation interval longer than the type's maximum", stage=3,
@@ -55,7 +58,8 @@ def secretsmanager_rotation_interval(ctx: CheckContext) -> pd.DataFrame:
     maxd = stype.map(rd).fillna(rd.get("generic", 90)).astype(float)
     iv = pd.to_numeric(s["rotation_interval_days"], errors="coerce")
     return emit(s, na_if(iv.isna(), iv.le(maxd)), resource=s["arn"].fillna(s["id"]),
-                rotation_interval_days=s["rotation_interval_days"], secret_type=stype, max_days=maxd)
+                rotation_interval_days=s["rotation_interval_days"], secret_type=stype, max_days=maxd,
+                why_unknown="rotation is enabled but Secrets Manager reported no rotation interval")
 
 
 @check("AWS003", "Secrets Manager secret encrypted with the AWS-managed key", stage=2, item=2,
@@ -86,7 +90,8 @@ def secretsmanager_unused(ctx: CheckContext) -> pd.DataFrame:
     age = ctx.age_days(basis)
     return emit(s, na_if(age.isna(), age.le(ctx.thresholds.orphaned_secret_days)),
                 resource=s["arn"].fillna(s["id"]), last_accessed_at=s["last_accessed_at"],
-                days_since_access=age.round(1))
+                days_since_access=age.round(1),
+                why_unknown="Secrets Manager reported neither a last-accessed nor a creation date")
 
 
 def _policy_public(p: pd.DataFrame) -> pd.Series:
@@ -125,7 +130,7 @@ def resource_policy_public(ctx: CheckContext) -> pd.DataFrame:
     p = p[p["kind"].isin(["kms_key", "secret_resource"])]
     pub = _policy_public(p)
     return emit(p, na_if(p["document"].isna(), ~pub.astype(bool)), resource=p["attached_to"].fillna(p["id"]),
-                path=p["name"], policy_kind=p["kind"])
+                path=p["name"], policy_kind=p["kind"], why_unknown="the policy document was not returned")
 
 
 def _cmk(ctx: CheckContext) -> pd.DataFrame:
@@ -150,7 +155,8 @@ def kms_rotation_disabled(ctx: CheckContext) -> pd.DataFrame:
     period = pd.to_numeric(k["rotation_period_days"], errors="coerce").fillna(365)
     ok = rot.fillna(False) & period.le(ctx.thresholds.kms_rotation_days)
     return emit(k, na_if(rot.isna(), ok), resource=k["arn"].fillna(k["id"]),
-                rotation_enabled=k["rotation_enabled"], rotation_period_days=k["rotation_period_days"])
+                rotation_enabled=k["rotation_enabled"], rotation_period_days=k["rotation_period_days"],
+                why_unknown="KMS did not report the key's rotation status (GetKeyRotationStatus)")
 
 
 @check("AWS007", "KMS key scheduled for deletion", stage=3, item=3, anti_pattern="aws_baseline",
@@ -163,7 +169,8 @@ def kms_rotation_disabled(ctx: CheckContext) -> pd.DataFrame:
 def kms_pending_deletion(ctx: CheckContext) -> pd.DataFrame:
     k = _cmk(ctx)
     return emit(k, na_if(k["state"].isna(), k["state"].ne("PendingDeletion")),
-                resource=k["arn"].fillna(k["id"]), state=k["state"])
+                resource=k["arn"].fillna(k["id"]), state=k["state"],
+                why_unknown="KMS did not report the key's state (DescribeKey)")
 
 
 def _keys(ctx: CheckContext) -> pd.DataFrame:
@@ -171,7 +178,7 @@ def _keys(ctx: CheckContext) -> pd.DataFrame:
     return a[a["active"].astype(bool)]
 
 
-@check("AWS008", "IAM access key older than 90 days", stage=3, item=3, anti_pattern="never_rotating",
+@check("AWS008", "IAM access key older than {access_key_max_days} days", stage=3, item=3, anti_pattern="never_rotating",
        severity="high", inputs=("access_key",), sources=("aws",), thresholds=("access_key_max_days",),
        controls=("rotation",),
        references=("CIS AWS 1.14", "AWS Config access-keys-rotated", "Prowler iam_rotate_access_key_90_days"),
@@ -183,10 +190,11 @@ def iam_access_key_old(ctx: CheckContext) -> pd.DataFrame:
     a = _keys(ctx)
     age = ctx.age_days(a["created_at"])
     return emit(a, na_if(age.isna(), age.le(ctx.thresholds.access_key_max_days)), name=a["key_id"],
-                path=a["principal"], age_days=age.round(1), key_id=a["key_id"])
+                path=a["principal"], age_days=age.round(1), key_id=a["key_id"],
+                why_unknown="IAM reported no creation date for this access key")
 
 
-@check("AWS009", "IAM credential unused for 45 days", stage=1, item=2, anti_pattern="aws_baseline",
+@check("AWS009", "IAM credential unused for {unused_credential_days} days", stage=1, item=2, anti_pattern="aws_baseline",
        severity="medium", inputs=("access_key",), sources=("aws",),
        thresholds=("unused_credential_days",), controls=("unused_credentials",),
        references=("CIS AWS 1.12", "AWS Config iam-user-unused-credentials-check"),
@@ -198,7 +206,8 @@ def iam_unused_credential(ctx: CheckContext) -> pd.DataFrame:
     last_use = pd.to_datetime(a["last_used_at"], utc=True)
     age = ctx.age_days(last_use.fillna(pd.to_datetime(a["created_at"], utc=True).astype(last_use.dtype)))
     return emit(a, na_if(age.isna(), age.le(ctx.thresholds.unused_credential_days)), name=a["key_id"],
-                path=a["principal"], last_used_at=a["last_used_at"], days_unused=age.round(1))
+                path=a["principal"], last_used_at=a["last_used_at"], days_unused=age.round(1),
+                why_unknown="IAM reported neither a last use nor a creation date for this access key")
 
 
 @check("AWS010", "Root account access key", stage=2, item=2, anti_pattern="long_lived_tokens",
@@ -239,7 +248,8 @@ def iam_user_no_mfa(ctx: CheckContext) -> pd.DataFrame:
     p = ctx.frame("principal")
     p = p[p["kind"].eq("iam_user") & p["password_enabled"].astype("boolean").fillna(False).astype(bool)]
     mfa = p["mfa_active"].astype("boolean")
-    return emit(p, na_if(mfa.isna(), mfa.fillna(False)), path=p["arn"].fillna(p["name"]), mfa_active=p["mfa_active"])
+    return emit(p, na_if(mfa.isna(), mfa.fillna(False)), path=p["arn"].fillna(p["name"]), mfa_active=p["mfa_active"],
+                why_unknown="the credential report has no MFA status for this user")
 
 
 def _iam_rules(ctx: CheckContext) -> pd.DataFrame:
@@ -261,7 +271,9 @@ def _per_policy_actions(ctx: CheckContext, mask_fn) -> tuple[pd.DataFrame, pd.Se
        anti_pattern="wildcard", severity="critical", inputs=("policy", "policy_rule"), sources=("aws",),
        controls=("least_privilege",),
        references=("AWS Config iam-policy-no-statements-with-admin-access",
-                   "Prowler iam_policy_no_administrative_privileges"),
+                   "Prowler iam_customer_attached_policy_no_administrative_privileges",
+                   "Prowler iam_inline_policy_no_administrative_privileges",
+                   "Prowler iam_aws_attached_policy_no_administrative_privileges"),
        detects='An IAM policy with an allow of Action "*" on Resource "*".',
        why="The cloud equivalent of `path \"*\"`: every secret and key in the account.",
        fix="Scope actions and resources; keep admin for break-glass roles with MFA.")
@@ -292,24 +304,39 @@ def iam_wildcard_secrets_access(ctx: CheckContext) -> pd.DataFrame:
     return emit(p, list_len(found).eq(0), path=p["name"], attached_to=p["attached_to"], actions=found)
 
 
-@check("AWS015", "OIDC-trusting role without a subject condition", stage=4, item=4,
+@check("AWS015", "OIDC-trusting role whose subject or audience admits any repository or branch", stage=4, item=4,
        anti_pattern="fm_ci", severity="critical", inputs=("principal",), sources=("aws",),
        controls=("ci", "identity"),
-       references=("Prowler iam_role_cross_service_confused_deputy_prevention",),
+       references=("Prowler iam_role_cross_service_confused_deputy_prevention",
+                   "Checkov CKV_AWS_358 (GitHub OIDC trust scoped to an organisation)"),
        detects="An IAM role trusting an OIDC provider (e.g. token.actions.githubusercontent.com) "
-               "with no `sub` condition.",
-       why="Without `sub` any repository of the provider can assume the role: CI federation "
-               "without a trust boundary.",
+               "whose trust admits any subject: no `sub` condition, or a `StringLike` pattern that "
+               "admits any organisation's repositories (`*`, `repo:*`, `repo:*/*`, `repo:org*`) or "
+               "every repository of an organisation on any branch or environment (`repo:org/*`, "
+               "`repo:org/*:*`); for GitHub also no `aud` condition or an audience other than "
+               "`sts.amazonaws.com`. One repository (`repo:org/app:*`), or an organisation pinned "
+               "to a branch or environment (`repo:org/*:ref:refs/heads/main`), is scoped.",
+       why="Without a scoped `sub` any repository of the provider (or of the organisation, on any "
+           "branch a contributor can push) can assume the role: CI federation without a trust boundary.",
        fix="Add `StringLike: {\"token.actions.githubusercontent.com:sub\": \"repo:ORG/REPO:ref:refs/heads/main\"}` "
-           "and the `aud` condition.")
+           "(or `repo:ORG/REPO:environment:prod`) and `StringEquals: {\"token.actions.githubusercontent.com:aud\": "
+           "\"sts.amazonaws.com\"}`.")
 def oidc_role_without_sub(ctx: CheckContext) -> pd.DataFrame:
+    """General class: federated trust that admits every subject (missing or wildcard ``sub``,
+    missing or wrong GitHub ``aud``), judged per trust statement (`checks.oidc_trust`). The
+    trust document is read with the role, so the principal table's gaps cover it."""
     p = ctx.frame("principal")
     fed = p["kind"].eq("iam_role") & p["trust_principals"].map(
         lambda tp: any("oidc" in str(x) or "token.actions" in str(x) for x in tp))
     p = p[fed.astype(bool)]
-    has_sub = p["trust_conditions"].map(lambda c: ":sub" in json.dumps(c or {}))
-    return emit(p, has_sub.astype(bool), path=p["arn"].fillna(p["name"]),
-                trust_principals=p["trust_principals"])
+    trust = ctx.frame("policy")
+    trust = trust[trust["kind"].eq("trust")]
+    docs = dict(zip(trust["attached_to"], trust["document"]))
+    problems = [oidc_trust_problems(docs.get(arn), tp, cond)
+                for arn, tp, cond in zip(p["arn"], p["trust_principals"], p["trust_conditions"])]
+    found = pd.Series(problems, index=p.index, dtype=object)
+    return emit(p, list_len(found).eq(0), path=p["arn"].fillna(p["name"]),
+                trust_principals=p["trust_principals"], problems=found)
 
 
 @check("AWS016", "SSM parameter not stored as SecureString", stage=2, item=1,
@@ -325,7 +352,7 @@ def ssm_parameter_plaintext(ctx: CheckContext) -> pd.DataFrame:
     s = s[s["kind"].eq("ssm_parameter")]
     pt = s["parameter_type"]
     return emit(s, na_if(pt.isna(), pt.eq("SecureString")), resource=s["arn"].fillna(s["id"]),
-                parameter_type=pt)
+                parameter_type=pt, why_unknown="DescribeParameters reported no type for this parameter")
 
 
 def _acm(ctx: CheckContext) -> pd.DataFrame:
@@ -346,7 +373,8 @@ def acm_weak_key(ctx: CheckContext) -> pd.DataFrame:
     alg = c["key_algorithm"].fillna("")
     weak = alg.str.contains(r"RSA[-_]?(?:512|768|1024)$", regex=True)
     return emit(c, na_if(c["key_algorithm"].isna(), ~weak), resource=c["arn"].fillna(c["id"]),
-                name=c["subject"], path=c["arn"].fillna(c["id"]), key_algorithm=c["key_algorithm"])
+                name=c["subject"], path=c["arn"].fillna(c["id"]), key_algorithm=c["key_algorithm"],
+                why_unknown="ACM reported no key algorithm for this certificate")
 
 
 def _trails_by_store(ctx: CheckContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -385,7 +413,31 @@ def cloudtrail_integrity(ctx: CheckContext) -> pd.DataFrame:
     val = t["log_file_validation"].astype("boolean")
     kms = t["kms_key_id"].fillna("").ne("")
     return emit(t, na_if(val.isna(), val.fillna(False) & kms), path=t["name"],
-                log_file_validation=t["log_file_validation"], kms_key_id=t["kms_key_id"])
+                log_file_validation=t["log_file_validation"], kms_key_id=t["kms_key_id"],
+                why_unknown="CloudTrail did not report whether log file validation is on for this trail")
+
+
+@check("AWS020", "Secret in a Lambda or ECS environment variable", stage=4, item=1,
+       anti_pattern="env_files", severity="high", inputs=("source_finding", "mount"), sources=("aws",),
+       controls=("secrets_in_code",),
+       references=("Prowler awslambda_function_no_secrets_in_variables",
+                   "Prowler ecs_task_definitions_no_environment_secrets"),
+       detects="A Lambda function or ECS task definition environment variable holding a literal "
+               "secret: a known credential format, a URL carrying credentials or a token, a "
+               "secret-named variable with a literal value, or a random literal (name, location and "
+               "keyed fingerprint only). References (`valueFrom`, `{{resolve:...}}`, ARNs, `${...}`), "
+               "plain URLs, regions and log levels are not findings. One passing row per account, "
+               "region and service (Lambda, ECS) listed without any.",
+       why="Environment variables are configuration: anyone with lambda:GetFunctionConfiguration or "
+           "ecs:DescribeTaskDefinition reads them in clear, they are copied into every version and "
+           "revision, and they never rotate with the store.",
+       fix="Rotate the credential, then reference it instead: ECS `secrets: [{name, valueFrom: <Secrets "
+           "Manager or SSM ARN>}]`; Lambda: read it at start-up from Secrets Manager / SSM (the "
+           "Parameters and Secrets Lambda extension) and pass only the ARN in the environment.")
+def compute_environment_secret(ctx: CheckContext) -> pd.DataFrame:
+    """General class: secrets written into compute configuration rather than referenced
+    (`checks.aws_exposure_checks.definition_secrets`, over the Lambda and ECS listings)."""
+    return definition_secrets(ctx, ("lambda", "ecs"), "Lambda and ECS environments")
 
 
 __all__ = ["empty_result", "np"]

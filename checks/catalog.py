@@ -4,7 +4,8 @@ A check is registered with `@check(...)` on a small function ``fn(ctx) -> DataFr
 that reads snapshot DataFrames through `CheckContext` (no I/O) and returns one
 row per assessed resource, built with `emit()`: ``resource, store, source,
 name, path, passed`` plus evidence columns. ``passed`` is True, False or NA;
-NA means "the deciding field is unknown" and becomes ``not_assessed``.
+NA means "the deciding field is unknown" and becomes ``not_assessed``, with the
+reason the check gives in ``emit(why_unknown=...)``.
 
 The documentation (detects / why / fix, thresholds, controls) lives here and
 nowhere else: ``catalog.json``, ``posture checks ID`` and the site all read it.
@@ -16,6 +17,8 @@ quarters (a retired check keeps its id reserved).
 from __future__ import annotations
 
 import importlib
+import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,7 +127,8 @@ def controls_for(*bundles: str) -> dict[str, list[str]]:
 
 @dataclass
 class CheckContext:
-    """What a check function may read: frames, thresholds, the as-of time, classified items."""
+    """What a check function may read: frames, thresholds, the as-of time, classified items,
+    and the engagement's business timezone (where ``business_hours`` are local)."""
 
     frames: Callable[[str], pd.DataFrame]
     thresholds: Thresholds
@@ -133,6 +137,7 @@ class CheckContext:
     attestations: list[Attestation] = field(default_factory=list)
     classify_paths: Callable[[pd.Series], pd.Series] | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    business_timezone: str = "UTC"
 
     def frame(self, table: str) -> pd.DataFrame:
         return self.frames(table)
@@ -152,9 +157,12 @@ CheckFn = Callable[[CheckContext], pd.DataFrame]
 
 @dataclass(frozen=True)
 class Check:
+    """One catalog entry. ``title_template`` may name thresholds (``{orphaned_secret_days}``):
+    titles are rendered with the engagement's thresholds in an assessment, the defaults elsewhere."""
+
     id: str
     name: str
-    title: str
+    title_template: str
     stage: int
     checklist_item: int
     anti_pattern: str
@@ -174,6 +182,15 @@ class Check:
     def stage_name(self) -> str:
         return STAGES[self.stage]
 
+    def title_for(self, thresholds: Thresholds | None = None) -> str:
+        """The title with ``thresholds`` (default: the seeds') filled in."""
+        return self.title_template.format_map((thresholds or Thresholds()).model_dump())
+
+    @property
+    def title(self) -> str:
+        """The title with the default thresholds (``posture checks``, docs)."""
+        return self.title_for()
+
     @property
     def checklist_text(self) -> str:
         return CHECKLIST[self.checklist_item]
@@ -183,12 +200,12 @@ class Check:
         return self.attestation is not None
 
     def doc(self, thresholds: Thresholds | None = None) -> dict[str, Any]:
-        """The catalog.json entry (also the site's check page)."""
+        """The catalog.json entry (also the site's check page), rendered with ``thresholds``."""
         t = (thresholds or Thresholds()).model_dump()
         return {
             "id": self.id,
             "name": self.name,
-            "title": self.title,
+            "title": self.title_template.format_map(t),
             "stage": self.stage,
             "stage_name": self.stage_name,
             "checklist_item": self.checklist_item,
@@ -213,6 +230,8 @@ REGISTRY: dict[str, Check] = {}
 MODULES = (
     "checks.vault_checks",
     "checks.aws_checks",
+    "checks.aws_exposure_checks",
+    "checks.aws_account_checks",
     "checks.lifecycle_checks",
     "checks.source_checks",
     "checks.audit_checks",
@@ -243,7 +262,7 @@ def check(
 
     def deco(fn: CheckFn) -> CheckFn:
         register(Check(
-            id=id, name=name or fn.__name__, title=title, stage=stage, checklist_item=item,
+            id=id, name=name or fn.__name__, title_template=title, stage=stage, checklist_item=item,
             anti_pattern=AP.get(anti_pattern, anti_pattern), severity=severity, inputs=inputs,
             sources=sources, thresholds=thresholds, detects=detects.strip(), why=why.strip(),
             fix=fix.strip(), controls=controls_for(*controls), fn=fn, attestation=attestation,
@@ -254,10 +273,18 @@ def check(
     return deco
 
 
+def title_fields(template: str) -> set[str]:
+    """Threshold names a title template refers to (``{business_hours[0]}`` -> business_hours)."""
+    return {re.split(r"[.\[]", f)[0] for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
 def register(c: Check) -> None:
+    assert re.fullmatch(r"[A-Z][A-Z0-9]{1,3}\d{3}", c.id), f"check id {c.id!r} is not a literal like VLT001"
     assert c.id not in REGISTRY, f"duplicate check id {c.id}"
     assert c.severity in SEVERITIES and c.stage in STAGES and c.checklist_item in CHECKLIST, c.id
     assert c.name.replace("_", "").isalnum() and c.name == c.name.lower(), c.name
+    assert title_fields(c.title_template) <= set(c.thresholds), f"{c.id}: title names a threshold it does not list"
+    c.title_for()  # a template that does not render fails at import, not in a report
     REGISTRY[c.id] = c
 
 
@@ -282,11 +309,14 @@ RESULT_COLUMNS = ("resource", "store", "source", "name", "path", "passed")
 
 
 def emit(df: pd.DataFrame, passed: Any, *, resource: Any = None, name: Any = None,
-         path: Any = None, **evidence: Any) -> pd.DataFrame:
+         path: Any = None, why_unknown: Any = None, **evidence: Any) -> pd.DataFrame:
     """One result row per row of ``df``; ``passed`` may hold NA (unknown -> not_assessed).
 
-    Columns stay pandas Series (no round trip through Python objects), so a
-    million rows cost milliseconds, not seconds.
+    ``why_unknown`` (a string, or a Series such as `because` builds) names the
+    missing input where ``passed`` is NA, in words the consultant acts on ("no
+    audit log was read for store core"); the engine makes it the result's
+    ``not_assessed_reason``. Columns stay pandas Series (no round trip through
+    Python objects), so a million rows cost milliseconds, not seconds.
     """
     n = len(df)
     idx = df.index
@@ -314,9 +344,25 @@ def emit(df: pd.DataFrame, passed: Any, *, resource: Any = None, name: Any = Non
         "path": col(path, "path") if (path is not None or "path" in df.columns) else col(name, "name"),
         "passed": ok,
     }
+    if why_unknown is not None:
+        out["why_unknown"] = col(why_unknown, None).astype(object).where(ok.isna().to_numpy(), None)
     for k, v in evidence.items():
         out[f"ev_{k}"] = col(v, None)
     return pd.DataFrame(out)
+
+
+def because(*cases: tuple[Any, Any]) -> pd.Series:
+    """Per row, the reason of the first ``(condition, reason)`` that holds (None where none does).
+
+    The ``why_unknown`` of a check with several undecidable inputs:
+    ``because((rot.isna(), "rotation settings could not be read"), (age.isna(), "no creation date"))``.
+    A reason may be a string or a Series (``"no audit log for store " + df["store"]``).
+    """
+    index = next(c.index for c, _ in cases if isinstance(c, pd.Series))
+    conds = [np.asarray(c, dtype=bool) for c, _ in cases]
+    choices = [np.asarray(r.reindex(index) if isinstance(r, pd.Series) else np.full(len(index), r, dtype=object),
+                          dtype=object) for _, r in cases]
+    return pd.Series(np.select(conds, choices, default=None), index=index, dtype=object)
 
 
 def empty_result() -> pd.DataFrame:
@@ -325,7 +371,7 @@ def empty_result() -> pd.DataFrame:
 
 
 def na_if(cond_unknown: pd.Series, passed: pd.Series) -> pd.Series:
-    """``passed`` with NA where the deciding input is unknown."""
+    """``passed`` with NA where the deciding input is unknown (say why with ``emit(why_unknown=)``)."""
     out = pd.array(passed.to_numpy(dtype=bool, na_value=False), dtype="boolean")
     out[np.asarray(cond_unknown, dtype=bool)] = pd.NA
     return pd.Series(out, index=passed.index)

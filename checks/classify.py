@@ -1,8 +1,10 @@
-"""Classification: environment, secret type, owner, data class and lifecycle class per item.
+"""Classification: item class, environment, secret type, owner, data class and lifecycle class.
 
 Order of precedence for every attribute: the engagement's rules (first match
 wins: globs on path or name, tag / custom-metadata values, store filter), then
-the item's own tags, then defaults from the path and name. Lifecycle classes
+the item's own tags, then defaults from the path and name. The item class
+(`Classifier.item_class`) says whether a store item is a secret at all; a
+configuration item is inventoried and never scored by secret checks. Lifecycle classes
 follow seed 002's taxonomy: static long-lived, static short-lived, dynamic
 short-lived, workload identity. Everything is vectorised (pandas string ops),
 so a million items classify in seconds.
@@ -18,6 +20,13 @@ import numpy as np
 import pandas as pd
 
 from posture.model.engagement import Classification, MatchRule
+from posture.model.secretlike import (
+    has_secret_word,
+    head_class,
+    meaningful_tokens,
+    name_class,
+    store_item_class,
+)
 from posture.model.thresholds import Thresholds
 from posture.model.vocabulary import critical_mask
 
@@ -40,12 +49,21 @@ DEFAULT_TYPES = (
     ("encryption-key", r"encryption|encrypt|kek|dek|master[-_]?key|aes|transit"),
     ("oauth-client-secret", r"oauth|client[-_]?secret"),
     ("webhook-secret", r"webhook|hmac"),
-    ("db-password", r"db|database|postgres|postgresql|mysql|mariadb|mongo|redis|rds|pg|sql"),
+    ("db-password", r"db|database|postgres|postgresql|mysql|mariadb|mongo|mongodb|redis|rds|pg|sql"),
     ("cloud-access-key", r"aws[-_]?access|aws[-_]?secret|akia|gcp[-_]?sa|service[-_]?account[-_]?key"),
     ("token", r"token|bearer|pat|session"),
     ("api-key", r"api[-_]?key|apikey|key|secret[-_]?key|stripe|twilio|sendgrid|slack"),
 )
 DEFAULT_REGULATED = r"pci|card|cardholder|pan|pii|phi|hipaa|gdpr|ssn"
+ITEM_CLASSES = ("secret", "configuration")
+
+
+#: The database words of the db-password rule, for "the name is the database itself".
+DB_WORDS = frozenset(dict(DEFAULT_TYPES)["db-password"].split("|"))
+_CAMEL_RX = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Store kinds that hold secrets by definition (unless the engagement says otherwise).
+SECRET_STORE_KINDS = {"secretsmanager": "Secrets Manager secret", "kv1": "Vault KV secret",
+                      "kv2": "Vault KV secret", "database_role": "Vault database role"}
 WORKLOAD_METHODS = ("jwt", "oidc", "kubernetes", "aws", "gcp", "azure", "cert")
 
 
@@ -100,6 +118,30 @@ def _matches(s: pd.Series, pattern: str) -> pd.Series:
 
 def _segment(words: str) -> str:
     return f"{_SEP}(?:{words}){_END}"
+
+
+def _name_facts(text: pd.Series, todo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per name (rows ``todo``), read as whole words: it ends in a configuration word
+    (``db-host``, ``database-url-template``: a setting, whatever type words it holds), it
+    holds a credential word (``db_password``, ``pg-creds``), it ends in a database word
+    (``prod/payments/postgres``: that database's credential)."""
+    setting, credential, db_head = (np.zeros(len(text), dtype=bool) for _ in range(3))
+    values = text.to_numpy(dtype=object)
+    for i in np.flatnonzero(todo):
+        x = values[i]
+        toks = meaningful_tokens(x) if isinstance(x, str) else []
+        head = head_class(toks)
+        setting[i] = head is not None and head[0] == "configuration"
+        credential[i] = has_secret_word(toks)
+        db_head[i] = bool(toks) and toks[-1] in DB_WORDS
+    return setting, credential, db_head
+
+
+def _words_text(text: pd.Series) -> pd.Series:
+    """``text`` with camelCase boundaries made word separators (``dbHost`` -> ``db_Host``)."""
+    vals = [x if not isinstance(x, str) or x.islower() else _CAMEL_RX.sub("_", x)
+            for x in text.to_numpy(dtype=object)]
+    return pd.Series(vals, index=text.index, dtype=object)
 
 
 def rule_mask(rule: MatchRule, items: pd.DataFrame) -> pd.Series:
@@ -218,6 +260,64 @@ class Classifier:
             pager[todo] = owner[todo].map(self.pagers)
         return owner, pager
 
+    def item_class(self, items: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """``secret`` or ``configuration`` per item, and the rule that decided (value-free).
+
+        General class: store items that are not secrets (hostnames, ports, AMI
+        ids, URLs, log levels, feature flags kept in Parameter Store or a KV
+        store). In order: the engagement's ``classification.secrets`` then
+        ``classification.configuration`` rules; keys, certificates, access keys,
+        tokens and workload identities are credentials by their table; an SSM
+        SecureString, a Secrets Manager secret, a Vault KV secret and a database
+        role are secrets by their type or store kind, unless a store item's name
+        says configuration (`posture.model.secretlike.store_item_class`); an SSM String/StringList is
+        judged by its name's words (`posture.model.secretlike.name_class`). A
+        String whose name decides nothing stays a secret (a hidden secret costs
+        more than a noisy one); a StringList whose name decides nothing is
+        configuration (lists hold hosts, subnets, allowed origins).
+        """
+        cls = pd.Series("secret", index=items.index, dtype=object)
+        by = pd.Series(None, index=items.index, dtype=object)
+        store_item = items["table"].eq("secret")
+        by[~store_item] = "credential table " + items.loc[~store_item, "table"].astype(str)
+        decided = ~store_item
+        for label, value in (("secrets", "secret"), ("configuration", "configuration")):
+            for i, rule in enumerate(getattr(self.rules, label)):
+                todo = ~decided
+                if not todo.any():
+                    break
+                m = rule_mask(rule, items[todo])
+                hit = m[m].index
+                cls[hit] = value
+                by[hit] = f"engagement rule classification.{label}[{i}]"
+                decided[hit] = True
+        kind = items["kind"].fillna("").astype(str)
+        ptype = items["parameter_type"] if "parameter_type" in items.columns else pd.Series(None, index=items.index)
+        by_kind = ~decided & kind.isin(list(SECRET_STORE_KINDS))
+        by[by_kind] = kind[by_kind].map(SECRET_STORE_KINDS)
+        named_store = by_kind & ~kind.eq("database_role")
+        for idx, path in zip(items.index[named_store], items.loc[named_store, "path"]):
+            verdict = store_item_class(str(path or ""))
+            if verdict is not None:
+                cls[idx] = "configuration"
+                by[idx] = f"{SECRET_STORE_KINDS[kind[idx]]} named as configuration ('{verdict[1]}')"
+        secure = ~decided & kind.eq("ssm_parameter") & ptype.eq("SecureString")
+        by[secure] = "SSM type SecureString"
+        decided |= by_kind | secure
+        named = ~decided & kind.eq("ssm_parameter")
+        for idx, path, pt in zip(items.index[named], items.loc[named, "path"], ptype[named]):
+            pt = pt if isinstance(pt, str) else "parameter"
+            verdict = name_class(str(path or ""))
+            if verdict is not None:
+                cls[idx], by[idx] = verdict[0], f"SSM {pt} with name word '{verdict[1]}'"
+            elif pt == "StringList":
+                cls[idx], by[idx] = "configuration", "SSM StringList whose name names no secret"
+            else:
+                by[idx] = f"SSM {pt} whose name decides nothing (kept as a secret)"
+        rest = ~(decided | named)
+        by[rest] = "store item of kind " + kind[rest]
+        return cls, by
+
     def secret_type(self, items: pd.DataFrame) -> pd.Series:
         t = _apply_rules(items, self.rules.secret_types, "type")
         todo = t.isna()
@@ -226,10 +326,15 @@ class Classifier:
         todo = t.isna()
         if todo.any():
             sub = items[todo]
-            text = sub["path"].fillna("") + " " + sub["name"].fillna("")
+            text = _words_text(sub["path"].fillna("") + " " + sub["name"].fillna(""))
             conds = [_contains(text, _segment(words)) for _, words in DEFAULT_TYPES]
+            typed = np.logical_or.reduce([c.to_numpy(dtype=bool) for c in conds])
+            setting, credential, db_head = _name_facts(text, typed)
+            db = [n for n, _ in DEFAULT_TYPES].index("db-password")
+            conds[db] = conds[db] & (credential | db_head)
             guess = pd.Series(np.select(conds, [n for n, _ in DEFAULT_TYPES], default="generic"),
                               index=sub.index)
+            guess[setting] = "generic"
             table = sub["table"]
             kind = sub["kind"].fillna("")
             guess[table == "certificate"] = "tls"
@@ -266,11 +371,12 @@ class Classifier:
         tokens, workload identities) with its classification and age."""
         base = _base_items(frames)
         if base.empty:
-            for c in ("environment", "secret_type", "owner", "pager", "data_class",
-                      "lifecycle_class", "age_days", "critical"):
+            for c in ("item_class", "classified_by", "environment", "secret_type", "owner", "pager",
+                      "data_class", "lifecycle_class", "age_days", "critical"):
                 base[c] = pd.Series(dtype=object)
             return base
         base["ltags"] = _lowered(base["tags"])
+        base["item_class"], base["classified_by"] = self.item_class(base)
         env = self.environment(base)
         owner, pager = self.owner(base)
         stype = self.secret_type(base)
@@ -285,8 +391,9 @@ class Classifier:
         base["age_days"] = ((as_of - basis).dt.total_seconds() / 86_400).round(1)
         t = self.thresholds
         base = base.drop(columns=["ltags"])
+        # Configuration pages nobody at 3am: never critical.
         base["critical"] = critical_mask(env, dclass, base["table"], t.critical_environments,
-                                         t.critical_classes)
+                                         t.critical_classes) & base["item_class"].eq("secret")
         return base
 
 
@@ -318,7 +425,7 @@ def _merge_tags(a: pd.Series, b: pd.Series) -> pd.Series:
 
 _ITEM_COLUMNS = ("table", "id", "store", "source", "kind", "name", "path", "tags", "created_at",
                  "last_rotated_at", "expires_at", "rotation_enabled", "rotation_interval_days",
-                 "ttl_seconds", "owning_service", "usage", "arn")
+                 "ttl_seconds", "owning_service", "usage", "arn", "parameter_type")
 
 
 def _base_items(frames: Any) -> pd.DataFrame:
@@ -335,7 +442,7 @@ def _base_items(frames: Any) -> pd.DataFrame:
             "expires_at": ts(pd.Series(pd.NaT, index=s.index)),
             "rotation_enabled": s["rotation_enabled"], "rotation_interval_days": s["rotation_interval_days"],
             "ttl_seconds": s["default_ttl"], "owning_service": s["owning_service"],
-            "usage": None, "arn": s["arn"],
+            "usage": None, "arn": s["arn"], "parameter_type": s["parameter_type"],
         }))
     k = frames("key")
     if len(k):

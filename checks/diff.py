@@ -1,11 +1,16 @@
-"""Quarter-over-quarter: new, resolved, changed and still-open findings.
+"""Quarter-over-quarter: new, resolved, changed, still-open and not-recurring findings.
 
-Findings are matched on (check_id, resource). "Open" means fail or waived.
-- new:        open now, absent or passing before
-- resolved:   open before, passing now (or the resource is gone)
-- changed:    present in both with a different status (e.g. fail -> waived,
-              pass -> not_assessed), not already counted as new/resolved
-- still_open: open in both quarters
+Findings are matched on (check_id, resource), their stable identity: for an
+audit event the resource is its store, signal, principal and path, never its
+time (`checks.audit_checks.event_ids`), so a recurrence matches. "Open" means
+fail or waived.
+- new:          open now, absent or passing before
+- resolved:     open before, passing now (or the resource is gone)
+- not_recurred: an audit event open before and not seen this quarter: an event
+                that did not happen again is not a fix, so it is not "resolved"
+- changed:      present in both with a different status (e.g. fail -> waived,
+                pass -> not_assessed), not already counted as new/resolved
+- still_open:   open in both quarters
 """
 
 from __future__ import annotations
@@ -18,6 +23,13 @@ import orjson
 from posture.model.errors import PostureError
 
 OPEN = ("fail", "waived")
+KINDS = ("new", "resolved", "not_recurred", "changed", "still_open")
+
+
+def is_event(finding: dict[str, Any]) -> bool:
+    """A finding about something that happened (an audit signal seen at a time), not a state."""
+    evidence = finding.get("evidence") or {}
+    return "signal" in evidence and evidence.get("at") is not None
 
 
 def load_findings(assessment_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -33,7 +45,7 @@ def load_findings(assessment_dir: Path) -> dict[tuple[str, str], dict[str, Any]]
 
 def diff_findings(before: dict[tuple[str, str], dict[str, Any]],
                   after: dict[tuple[str, str], dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {"new": [], "resolved": [], "changed": [], "still_open": []}
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
 
     def brief(r: dict[str, Any], prev: str | None, now: str | None) -> dict[str, Any]:
         return {"check_id": r["check_id"], "title": r.get("title"), "resource": r["resource"],
@@ -49,6 +61,8 @@ def diff_findings(before: dict[tuple[str, str], dict[str, Any]],
                 out["changed"].append(brief(a, sb, sa))  # type: ignore[arg-type]
         elif sa in OPEN:
             out["new"].append(brief(a, sb, sa))  # type: ignore[arg-type]
+        elif sb in OPEN and a is None and is_event(b):  # type: ignore[arg-type]
+            out["not_recurred"].append(brief(b, sb, sa))  # type: ignore[arg-type]
         elif sb in OPEN and (sa == "pass" or a is None):
             out["resolved"].append(brief(b, sb, sa))  # type: ignore[arg-type]
         elif a is not None and b is not None and sa != sb:

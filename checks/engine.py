@@ -2,14 +2,23 @@
 
 Status rules, in order:
 
+0. **Configuration is not scored.** Checks read the inventory and the
+   ``secret`` table without the items the classifier judged configuration
+   (`checks.classify.Classifier.item_class`); the inventory keeps them.
 1. The check function says pass (True), fail (False) or unknown (NA ->
    ``not_assessed``, note ``unknown``). Manual checks without an attestation
-   are ``not_assessed`` with note ``manual``.
+   are ``not_assessed`` with note ``manual``. Every not_assessed row carries a
+   ``not_assessed_reason`` naming the missing input: the check's
+   ``why_unknown``, the coverage gap (operation, reason, scope), the missing
+   attestation, or the check's error.
 2. **Coverage gaps.** A gap whose ``tables`` intersect the check's inputs, in
    the resource's store and scope, turns the row into ``not_assessed`` (note
-   ``coverage_gap``; the original verdict stays in the evidence). A gap that
-   matches no row (a whole table missing for a store) adds a ``not_assessed``
-   row of its own, so a missing table is never silently "no findings".
+   ``coverage_gap``; the original verdict stays in the evidence). A row whose
+   resource is the store itself (its ``server`` record: a Vault cluster, an AWS
+   account) aggregates the whole store, so every such gap of the store touches
+   it, whatever its scope (`store_level_mask`). A gap that matches no row (a
+   whole table missing for a store) adds a ``not_assessed`` row of its own, so
+   a missing table is never silently "no findings".
 3. **Waivers.** A failing row matched by a waiver (check glob + resource
    glob) becomes ``waived`` while the waiver is valid on the as-of date; an
    expired waiver leaves it ``fail`` and is recorded in the evidence.
@@ -35,6 +44,7 @@ from checks.classify import Classifier, glob_to_regex
 from posture.model.engagement import Engagement, Waiver
 from posture.model.snapshot import Snapshot, empty_frame
 from posture.model.thresholds import Thresholds
+from posture.model.vocabulary import GAP_REASONS
 
 STATUSES = ("pass", "fail", "waived", "not_assessed")
 CORE = ("resource", "store", "source", "name", "path", "passed")
@@ -64,27 +74,56 @@ class Assessment:
         vc = self.findings["status"].value_counts()
         return {s: int(vc.get(s, 0)) for s in STATUSES}
 
-    def evidence_records(self) -> list[dict[str, Any]]:
-        """One evidence dict per findings row (JSON-ready values)."""
-        out: list[dict[str, Any]] = [{} for _ in range(len(self.findings))]
+    def evidence_records(self, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """One evidence dict per findings row (JSON-ready values), or per row of ``rows``
+        (positions). A not_assessed row always has a ``not_assessed_reason``."""
         f = self.findings
-        pos = np.arange(len(f))
-        for cid, idx in f.groupby("check_id", sort=False, observed=True).indices.items():
-            ev = self.evidence.get(cid)
-            rows = f["ev_row"].to_numpy()[idx]
-            recs = jsonable_records(ev) if ev is not None and len(ev.columns) else None
-            for p, r in zip(pos[idx], rows):
-                out[p] = dict(recs[r]) if (recs is not None and r >= 0) else {}
-        extra = f["extra"].to_numpy()
-        for p in np.flatnonzero(pd.notna(extra)):
-            out[p].update(extra[p])
-        reasons = {"unknown": "a deciding value is unknown (None in the snapshot)",
-                   "manual": "manual evidence: no attestation in the engagement",
-                   "coverage_gap": "coverage gap: the collector could not read an input"}
-        notes = f["note"].astype(str).to_numpy()
-        for p in np.flatnonzero(notes != ""):
-            out[p].setdefault("not_assessed_reason", reasons.get(notes[p], notes[p]))
+        pos = np.arange(len(f)) if rows is None else np.asarray(rows, dtype=np.int64)
+        out: list[dict[str, Any]] = [{} for _ in range(len(pos))]
+        codes = f["check_id"].cat.codes.to_numpy()[pos]
+        ev_rows = f["ev_row"].to_numpy()[pos]
+        for code, sel in pd.Series(codes).groupby(codes, sort=False).indices.items():
+            ev = self.evidence.get(str(f["check_id"].cat.categories[code]))
+            if ev is None or not len(ev.columns):
+                continue
+            wanted = ev_rows[sel]
+            keep = wanted[wanted >= 0]
+            recs = dict(zip(keep.tolist(), jsonable_records(ev.iloc[keep]))) if len(keep) else {}
+            for i, r in zip(sel, wanted.tolist()):
+                if r >= 0:
+                    out[i] = dict(recs[r])
+        extra = f["extra"].to_numpy()[pos]
+        for i in np.flatnonzero(pd.notna(extra)):
+            out[i].update(extra[i])
+        notes = f["note"].astype(str).to_numpy()[pos]
+        for i in np.flatnonzero(notes != ""):
+            if not out[i].get("not_assessed_reason"):
+                out[i]["not_assessed_reason"] = _undecided_reason(out[i])
         return out
+
+    def not_assessed_reasons(self) -> pd.Series:
+        """``not_assessed_reason`` of every not_assessed row (indexed like ``findings``)."""
+        na = np.flatnonzero((self.findings["status"].astype(str) == "not_assessed").to_numpy())
+        recs = self.evidence_records(na)
+        return pd.Series([r["not_assessed_reason"] for r in recs], index=self.findings.index[na], dtype=object)
+
+
+def _undecided_reason(evidence: dict[str, Any]) -> str:
+    """A check that gave no ``why_unknown``: name the evidence fields the snapshot left empty."""
+    empty = [k for k, v in evidence.items() if v is None and k != "not_assessed_reason"]
+    if empty:
+        return "the snapshot has no value for " + ", ".join(empty[:4]) + " of this resource"
+    return "the check could not decide from what the snapshot holds for this resource"
+
+
+def gap_reason(g: Any, inputs: tuple[str, ...] = ()) -> str:
+    """The words for a coverage gap: what was not read, why, where (e.g. ``coverage gap: denied
+    on secretsmanager:ListSecrets in 123/eu-west-1 of store main; secret not read``)."""
+    tables = [t for t in g.tables if not inputs or t in inputs] or list(g.tables)
+    where = f"{g.scope} of store {g.store}" if g.scope else f"all of store {g.store}"
+    why = GAP_REASONS.get(g.reason, "")
+    return (f"coverage gap: {g.reason} on {g.operation} in {where}; {', '.join(tables)} not read"
+            + (f" ({why})" if why else ""))
 
 
 def jsonable_records(ev: pd.DataFrame) -> list[dict[str, Any]]:
@@ -151,6 +190,24 @@ def scope_mask(df: pd.DataFrame, store: str, scope: str) -> pd.Series:
     return m & hit
 
 
+def store_level_mask(df: pd.DataFrame, servers: pd.DataFrame, store: str, scope: str) -> np.ndarray:
+    """Rows of a result frame that are a server record of ``store`` which a gap in ``scope`` touches.
+
+    General class: a per-store aggregate ("one Vault serves prod and non-prod",
+    "no multi-region trail") is decided from every scope of its store, so a gap
+    anywhere in the store on its inputs leaves it unknown. Where a store holds
+    several servers (an AWS store's accounts), a scope under one server's
+    address (``<account>/<region>``) is that server's alone.
+    """
+    mine = servers[servers["store"].eq(store)]
+    if not len(mine) or not len(df):
+        return np.zeros(len(df), dtype=bool)
+    scope = (scope or "").strip()
+    owner = [sid for sid, addr in zip(mine["id"], mine["address"].fillna("").astype(str))
+             if addr and (scope == addr or scope.startswith(addr + "/"))]
+    return (df["store"].eq(store) & df["resource"].isin(owner or list(mine["id"]))).to_numpy(dtype=bool)
+
+
 def _waiver_active(w: Waiver, as_of: pd.Timestamp) -> bool:
     return w.expires >= as_of.date()
 
@@ -176,6 +233,7 @@ def run_assessment(
     classifier = Classifier(eng.classification, thresholds)
     frames = _frames(snapshot)
     items = classifier.inventory(frames, ts)
+    frames, secrets = _without_configuration(frames, items)
     env_cache: dict[str, str] = {}
 
     def classify_paths(paths: pd.Series) -> pd.Series:
@@ -185,9 +243,12 @@ def run_assessment(
             env_cache.update(zip(todo, classifier.environment_of_paths(todo.reset_index(drop=True))))
         return paths.fillna("").astype(str).map(env_cache)
 
-    ctx = CheckContext(frames=frames, thresholds=thresholds, as_of=ts, items=items,
-                       attestations=list(eng.attestations), classify_paths=classify_paths)
+    ctx = CheckContext(frames=frames, thresholds=thresholds, as_of=ts, items=secrets,
+                       attestations=list(eng.attestations), classify_paths=classify_paths,
+                       business_timezone=eng.business_timezone)
     gaps = snapshot.frame("coverage_gap")
+    servers = frames("server")[["id", "store", "address"]]
+    attested = {a.item for a in eng.attestations}
     cores: list[pd.DataFrame] = []
     name_parts: list[pd.Series] = []
     ctx_state = _ContextState(items)
@@ -205,12 +266,14 @@ def run_assessment(
             res = pd.DataFrame({"resource": [f"check:{c.id}"], "store": ["engagement"],
                                 "source": ["engagement"], "name": [c.name], "path": [""],
                                 "passed": pd.array([pd.NA], dtype="boolean"),
+                                "why_unknown": [(f"the check failed to run ({type(e).__name__}: {e}); "
+                                                 "not assessed until it is fixed")],
                                 "ev_error": [f"{type(e).__name__}: {e}"], "ev_trace": [tb[-500:]]})
         res = res.reset_index(drop=True)
         ev_cols = [k for k in res.columns if k.startswith("ev_")]
         evidence[c.id] = res[ev_cols].rename(columns=lambda k: k[3:])
-        core = _core(ci, c, res)
-        core = _apply_gaps(ci, c, core, gaps)
+        core = _core(ci, c, res, attested)
+        core = _apply_gaps(ci, c, core, gaps, servers)
         core = _context(core, ctx_state, classifier, classify_paths)
         name_parts.append(core["resource_name"])
         cores.append(core.drop(columns=["resource_name", "path"]))
@@ -226,6 +289,30 @@ def run_assessment(
 
 
 _EMPTY: dict[str, pd.DataFrame] = {}
+
+
+def _without_configuration(frames: Any, items: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
+    """Frames and inventory as the checks see them: without configuration items.
+
+    General class: store items that are not secrets (hostnames, flags, URLs).
+    Filtering here, once, means no secret check (rotation, SecureString, owner,
+    pager, static DB password, orphaned, shared) has to remember to skip them.
+    """
+    config = items["item_class"].eq("configuration") & items["table"].eq("secret") if len(items) else None
+    if config is None or not config.any():
+        return frames, items
+    ids = set(items.loc[config, "id"])
+    kept: dict[str, pd.DataFrame] = {}
+
+    def frame(table: str) -> pd.DataFrame:
+        if table != "secret":
+            return frames(table)
+        if table not in kept:
+            s = frames(table)
+            kept[table] = s[~s["id"].isin(ids)]
+        return kept[table]
+
+    return frame, items[~config]
 
 
 def _frames(snapshot: Snapshot) -> Any:
@@ -251,14 +338,28 @@ def _str(col: Any) -> pd.Series:
     return s if s.dtype == "str" else s.astype("str")
 
 
-def _core(ci: int, c: Check | None, res: pd.DataFrame) -> pd.DataFrame:
-    """Result rows with integer codes: check index, status (0..3) and note (0..3)."""
+def _core(ci: int, c: Check | None, res: pd.DataFrame, attested: set[str] | None = None) -> pd.DataFrame:
+    """Result rows with integer codes: check index, status (0..3) and note (0..3); the
+    not_assessed reason of an NA row goes in ``extra``."""
     n = len(res)
     passed = res["passed"].astype("boolean") if n else pd.Series([], dtype="boolean")
     na = passed.isna().to_numpy(dtype=bool)
     ok = passed.fillna(False).to_numpy(dtype=bool)
     status = np.where(na, NA, np.where(ok, PASS, FAIL)).astype(np.int8)
-    note = np.where(na, 2 if (c is not None and c.manual) else 1, 0).astype(np.int8)
+    manual = c is not None and c.manual
+    note = np.where(na, 2 if manual else 1, 0).astype(np.int8)
+    extra = np.full(n, None, dtype=object)
+    if na.any():
+        given = res["why_unknown"].to_numpy(dtype=object) if "why_unknown" in res.columns else extra
+        default = None
+        if manual:
+            default = (f"manual evidence: the '{c.attestation}' attestation does not record what this check needs"
+                       if c.attestation in (attested or set()) else
+                       f"manual evidence: the engagement has no '{c.attestation}' attestation")
+        for p in np.flatnonzero(na):
+            why = given[p] if isinstance(given[p], str) and given[p] else default
+            if why:
+                extra[p] = {"not_assessed_reason": why}
     return pd.DataFrame({
         "check_idx": np.full(n, ci, dtype=np.int16),
         "resource": _str(res["resource"]) if n else pd.Series([], dtype="str"),
@@ -269,11 +370,11 @@ def _core(ci: int, c: Check | None, res: pd.DataFrame) -> pd.DataFrame:
         "status_code": status,
         "note_code": note,
         "ev_row": np.arange(n, dtype=np.int64),
-        "extra": np.full(n, None, dtype=object),
+        "extra": extra,
     })
 
 
-def _apply_gaps(ci: int, c: Check, core: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
+def _apply_gaps(ci: int, c: Check, core: pd.DataFrame, gaps: pd.DataFrame, servers: pd.DataFrame) -> pd.DataFrame:
     if not len(gaps) or not c.inputs:
         return core
     rel = gaps[gaps["tables"].map(lambda t: bool(set(t) & set(c.inputs)))]
@@ -282,11 +383,16 @@ def _apply_gaps(ci: int, c: Check, core: pd.DataFrame, gaps: pd.DataFrame) -> pd
     extra_rows = []
     hit_any = np.zeros(len(core), dtype=bool)
     gap_ids: dict[int, list[str]] = {}
+    first_gap: dict[int, Any] = {}
+    store_rows = bool(len(core)) and bool(core["resource"].isin(servers["id"]).any())
     for g in rel.itertuples(index=False):
         m = scope_mask(core, g.store, g.scope).to_numpy(dtype=bool) if len(core) else np.zeros(0, dtype=bool)
+        if store_rows:
+            m = m | store_level_mask(core, servers, g.store, g.scope)
         if m.any():
             for p in np.flatnonzero(m):
                 gap_ids.setdefault(int(p), []).append(g.id)
+                first_gap.setdefault(int(p), g)
             hit_any |= m
         elif g.source in c.sources:
             extra_rows.append(g)
@@ -295,7 +401,9 @@ def _apply_gaps(ci: int, c: Check, core: pd.DataFrame, gaps: pd.DataFrame) -> pd
         status = core["status_code"].to_numpy().copy()
         extra = core["extra"].to_numpy().copy()
         for p, ids in gap_ids.items():
-            extra[p] = {"coverage_gaps": ids, "verdict_without_gap": STATUSES[status[p]]}
+            more = f" (+{len(ids) - 1} more gap(s))" if len(ids) > 1 else ""
+            extra[p] = {"coverage_gaps": ids, "verdict_without_gap": STATUSES[status[p]],
+                        "not_assessed_reason": gap_reason(first_gap[p], c.inputs) + more}
         status[hit_any] = NA
         note = core["note_code"].to_numpy().copy()
         note[hit_any] = 3
@@ -312,7 +420,8 @@ def _apply_gaps(ci: int, c: Check, core: pd.DataFrame, gaps: pd.DataFrame) -> pd
                          "resource_name": g.scope or g.store, "path": g.scope or "",
                          "status_code": NA, "note_code": 3, "ev_row": -1,
                          "extra": {"coverage_gaps": [g.id], "operation": g.operation,
-                                   "reason": g.reason, "tables": list(g.tables)}})
+                                   "reason": g.reason, "tables": list(g.tables),
+                                   "not_assessed_reason": gap_reason(g, c.inputs)}})
         add = pd.DataFrame(rows).astype({"check_idx": np.int16, "status_code": np.int8, "note_code": np.int8,
                                          "ev_row": np.int64, "resource": "str", "store": "str",
                                          "source": "str", "path": "str"})

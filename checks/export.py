@@ -1,10 +1,13 @@
-"""Write the assessment directory (the brief's Assessment contract), atomically.
+"""Write the assessment directory, atomically.
 
 ``evidence/CLIENT/QUARTER/assessment/`` gets findings (JSON, CSV, SARIF for
 source findings, OSCAL assessment-results validated by compliance-trestle),
 scores, the catalog, inventory, derived views, gaps, waivers, attestations and
-a manifest with the SHA-256 of every file. Built in a temporary sibling and
-swapped in: an error leaves the previous assessment untouched.
+a manifest with the SHA-256 of every file. Every JSON file is built through its
+model in `posture.model.assessment` (the contract the reporting layer and the
+site read back), so a row the writer gets wrong fails here, not in a notebook.
+Built in a temporary sibling and swapped in: an error leaves the previous
+assessment untouched.
 """
 
 from __future__ import annotations
@@ -14,51 +17,68 @@ import io
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pandas as pd
+from pydantic import BaseModel, TypeAdapter
 
 from checks.catalog import CHECKLIST, STAGES
-from checks.engine import Assessment, _plain
+from checks.engine import Assessment
 from checks.scoring import score
 from checks.views import access_model, cross_env, frame_records, leak_cards, rotation_plan
+from posture.model.assessment import (
+    AccessRow,
+    AssessmentFiles,
+    AssessmentManifest,
+    AttestationRow,
+    CatalogEntry,
+    CrossEnvRow,
+    FileDigest,
+    Finding,
+    FindingsDocument,
+    GapRow,
+    InventoryRow,
+    LeakCard,
+    RotationRow,
+    Scores,
+    StatusCounts,
+    WaiverRow,
+    dumps,
+)
 from posture.model.fsutil import atomic_directory, sha256_file
 from posture.model.snapshot import Snapshot
 
 TOOL = "secrets-posture-kit"
-FINDING_COLUMNS = ("check_id", "name", "title", "status", "severity", "stage", "stage_name",
-                   "checklist_item", "checklist_text", "anti_pattern", "source", "store", "resource",
-                   "resource_name", "environment", "owner", "evidence", "remediation", "controls", "waiver")
-INVENTORY_COLUMNS = ("table", "id", "store", "source", "kind", "name", "path", "environment",
-                     "secret_type", "owner", "pager", "data_class", "lifecycle_class", "critical",
-                     "age_days", "last_rotated_at", "expires_at")
+FINDING_COLUMNS = tuple(Finding.model_fields)
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 NS = uuid.UUID("6f1f4f0e-8b0e-4d8a-9d43-5ad1c5a1e0b7")
-
-
-def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY,
-                        default=_plain)
+M = TypeVar("M", bound=BaseModel)
 
 
 def _none(v: Any) -> Any:
     return None if (v is None or (not isinstance(v, (list, dict)) and pd.isna(v))) else v
 
 
-def finding_records(a: Assessment) -> list[dict[str, Any]]:
+def _rows(model: type[M], records: list[dict[str, Any]]) -> list[M]:
+    """Validate a view's rows against its contract model (one pass, in pydantic-core)."""
+    return TypeAdapter(list[model]).validate_python(records)  # type: ignore[valid-type]
+
+
+def finding_records(a: Assessment) -> list[Finding]:
     """findings.json rows, in a stable order (check id, resource)."""
     f = a.findings
     ev = a.evidence_records()
     names = a.resource_names()
     cat = a.catalog
+    titles = {cid: c.title_for(a.thresholds) for cid, c in cat.items()}
     out = []
     for i, row in enumerate(f[["check_id", "status", "source", "store", "resource",
                                "environment", "owner", "waiver"]].itertuples(index=False)):
         c = cat[str(row.check_id)]
         out.append({
-            "check_id": c.id, "name": c.name, "title": c.title, "status": str(row.status),
+            "check_id": c.id, "name": c.name, "title": titles[c.id], "status": str(row.status),
             "severity": c.severity, "stage": c.stage, "stage_name": c.stage_name,
             "checklist_item": c.checklist_item, "checklist_text": c.checklist_text,
             "anti_pattern": c.anti_pattern, "source": str(row.source), "store": str(row.store),
@@ -67,29 +87,30 @@ def finding_records(a: Assessment) -> list[dict[str, Any]]:
             "remediation": c.fix, "controls": c.controls, "waiver": row.waiver,
         })
     out.sort(key=lambda r: (r["check_id"], r["resource"]))
-    return out
+    return _rows(Finding, out)
 
 
-def findings_csv(rows: list[dict[str, Any]]) -> bytes:
+def findings_csv(rows: list[Finding]) -> bytes:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(FINDING_COLUMNS), lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: (orjson.dumps(r[k], default=_plain).decode() if k in ("evidence", "controls", "waiver")
-                        else ("" if r[k] is None else r[k])) for k in FINDING_COLUMNS})
+        d = r.model_dump(mode="json")
+        w.writerow({k: (orjson.dumps(d[k]).decode() if k in ("evidence", "controls", "waiver")
+                        else ("" if d[k] is None else d[k])) for k in FINDING_COLUMNS})
     return buf.getvalue().encode("utf-8")
 
 
-def sarif(a: Assessment, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def sarif(a: Assessment, rows: list[Finding]) -> dict[str, Any]:
     """SARIF 2.1.0 for source/CI findings (fail and waived), one run."""
-    src = [r for r in rows if r["source"] == "git" and r["status"] in ("fail", "waived")]
-    rule_ids = sorted({r["check_id"] for r in src} | {c.id for c in a.catalog.values() if "git" in c.sources})
+    src = [r for r in rows if r.source == "git" and r.status in ("fail", "waived")]
+    rule_ids = sorted({r.check_id for r in src} | {c.id for c in a.catalog.values() if "git" in c.sources})
     rules = []
     for rid in rule_ids:
         c = a.catalog[rid]
         rules.append({
             "id": c.id, "name": c.name,
-            "shortDescription": {"text": c.title},
+            "shortDescription": {"text": c.title_for(a.thresholds)},
             "fullDescription": {"text": c.detects},
             "help": {"text": f"{c.why}\n\nFix: {c.fix}",
                      "markdown": f"**Why**: {c.why}\n\n**Fix**: {c.fix}"},
@@ -101,25 +122,26 @@ def sarif(a: Assessment, rows: list[dict[str, Any]]) -> dict[str, Any]:
     index = {rid: i for i, rid in enumerate(rule_ids)}
     results = []
     for r in src:
-        ev = r["evidence"]
-        file = ev.get("file") or ev.get("path") or r["resource_name"] or r["resource"]
+        ev = r.evidence
+        file = ev.get("file") or ev.get("path") or r.resource_name or r.resource
         res: dict[str, Any] = {
-            "ruleId": r["check_id"], "ruleIndex": index[r["check_id"]],
-            "level": SARIF_LEVEL[r["severity"]],
-            "message": {"text": f"{r['title']}: {file}" + (f" ({ev['detector']})" if ev.get("detector") else "")},
+            "ruleId": r.check_id, "ruleIndex": index[r.check_id],
+            "level": SARIF_LEVEL[r.severity],
+            "message": {"text": f"{r.title}: {file}" + (f" ({ev['detector']})" if ev.get("detector") else "")},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": str(file)},
                 **({"region": {"startLine": int(ev["line"])}} if ev.get("line") else {}),
             }}],
-            "properties": {"resource": r["resource"], "store": r["store"], "commit": ev.get("commit"),
-                           "repo": ev.get("repo"), "environment": r["environment"]},
+            "properties": {"resource": r.resource, "store": r.store, "commit": ev.get("commit"),
+                           "repo": ev.get("repo"), "environment": r.environment},
         }
         if ev.get("fingerprint"):
             res["partialFingerprints"] = {"secretFingerprint/v1": ev["fingerprint"]}
-        if r["status"] == "waived" and r["waiver"]:
+        if r.status == "waived" and r.waiver:
+            w = r.waiver
             res["suppressions"] = [{"kind": "external", "status": "accepted",
-                                    "justification": f"{r['waiver']['reason']} (approved by "
-                                                     f"{r['waiver']['approver']}, expires {r['waiver']['expires']})"}]
+                                    "justification": f"{w.reason} (approved by {w.approver}, "
+                                                     f"expires {w.expires.isoformat()})"}]
         results.append(res)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -133,7 +155,7 @@ def sarif(a: Assessment, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def oscal_assessment_results(a: Assessment, rows: list[dict[str, Any]], client: str, quarter: str,
+def oscal_assessment_results(a: Assessment, rows: list[Finding], client: str, quarter: str,
                              generated_at: datetime) -> Any:
     """An OSCAL assessment-results document (compliance-trestle models, validated on construction).
 
@@ -151,19 +173,19 @@ def oscal_assessment_results(a: Assessment, rows: list[dict[str, Any]], client: 
     by_check: dict[str, list[str]] = {}
     by_status: dict[str, dict[str, int]] = {}
     for r in rows:
-        by_status.setdefault(r["check_id"], {}).setdefault(r["status"], 0)
-        by_status[r["check_id"]][r["status"]] += 1
-        if r["status"] == "pass":
+        by_status.setdefault(r.check_id, {}).setdefault(r.status, 0)
+        by_status[r.check_id][r.status] += 1
+        if r.status == "pass":
             continue
-        oid = u("obs", r["check_id"], r["resource"])
-        by_check.setdefault(r["check_id"], []).append(oid)
+        oid = u("obs", r.check_id, r.resource)
+        by_check.setdefault(r.check_id, []).append(oid)
         observations.append(ar.Observation(
-            uuid=oid, title=f"{r['check_id']} {r['status']}: {r['resource']}"[:300],
-            description=f"{r['title']} - status {r['status']} for {r['resource']} "
-                        f"({r['environment']}, store {r['store']}).",
-            methods=["EXAMINE" if r["source"] == "engagement" else "TEST"],
-            props=[common.Property(name="status", value=r["status"], ns="https://example.invalid/posture"),
-                   common.Property(name="severity", value=r["severity"], ns="https://example.invalid/posture")],
+            uuid=oid, title=f"{r.check_id} {r.status}: {r.resource}"[:300],
+            description=f"{r.title} - status {r.status} for {r.resource} "
+                        f"({r.environment}, store {r.store}).",
+            methods=["EXAMINE" if r.source == "engagement" else "TEST"],
+            props=[common.Property(name="status", value=r.status, ns="https://example.invalid/posture"),
+                   common.Property(name="severity", value=r.severity, ns="https://example.invalid/posture")],
             collected=generated_at,
         ))
     findings = []
@@ -173,7 +195,7 @@ def oscal_assessment_results(a: Assessment, rows: list[dict[str, Any]], client: 
         state = "not-satisfied" if fails else "satisfied"
         controls = ", ".join(f"{k}: {' '.join(v)}" for k, v in c.controls.items() if v)
         findings.append(common.Finding(
-            uuid=u("finding", cid), title=f"{cid} {c.title}"[:300],
+            uuid=u("finding", cid), title=f"{cid} {c.title_for(a.thresholds)}"[:300],
             description=f"{c.detects} Results: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
                         + f". Controls: {controls}.",
             target=common.FindingTarget(type="objective-id", target_id=cid.lower(),
@@ -198,17 +220,17 @@ def oscal_assessment_results(a: Assessment, rows: list[dict[str, Any]], client: 
     )
 
 
-def _gaps(a: Assessment) -> list[dict[str, Any]]:
+def _gaps(a: Assessment) -> list[GapRow]:
     g = a.gaps
     if not len(g):
         return []
     recs = frame_records(g)
     for r in recs:
         r["dependent_checks"] = sorted(c.id for c in a.catalog.values() if set(c.inputs) & set(r["tables"]))
-    return recs
+    return _rows(GapRow, recs)
 
 
-def _waivers(a: Assessment) -> list[dict[str, Any]]:
+def _waivers(a: Assessment) -> list[WaiverRow]:
     f = a.findings
     out = []
     for w in a.engagement.waivers:
@@ -218,10 +240,10 @@ def _waivers(a: Assessment) -> list[dict[str, Any]]:
                     "expires": w.expires.isoformat(), "active": active,
                     "findings_waived": int((matched & f["status"].astype(str).eq("waived")).sum()),
                     "findings_failing_after_expiry": int((matched & f["status"].astype(str).eq("fail")).sum())})
-    return out
+    return _rows(WaiverRow, out)
 
 
-def _attestations(a: Assessment) -> list[dict[str, Any]]:
+def _attestations(a: Assessment) -> list[AttestationRow]:
     by_item = {c.attestation: c.id for c in a.catalog.values() if c.attestation}
     out = []
     for at in a.engagement.attestations:
@@ -233,55 +255,64 @@ def _attestations(a: Assessment) -> list[dict[str, Any]]:
         if not any(at.item == item for at in a.engagement.attestations):
             out.append({"item": item, "evidence": None, "owner": None, "date": None, "scope": None,
                         "value": None, "age_days": None, "stale": None, "check_id": cid, "missing": True})
-    return out
+    return _rows(AttestationRow, out)
 
 
-def inventory_records(a: Assessment) -> list[dict[str, Any]]:
+def inventory_records(a: Assessment) -> list[InventoryRow]:
     it = a.items
     if not len(it):
         return []
-    cols = [c for c in INVENTORY_COLUMNS if c in it.columns]
-    return frame_records(it[cols])
+    return _rows(InventoryRow, frame_records(it[list(InventoryRow.model_fields)]))
+
+
+def contract_files(a: Assessment, snap: Snapshot, *, client: str, quarter: str,
+                   generated_at: datetime) -> AssessmentFiles:
+    """Every JSON file of the contract, built through its model (`posture.model.assessment`)."""
+    am = access_model(a, snap)
+    as_of = a.as_of.date()
+    return AssessmentFiles(
+        findings=FindingsDocument(
+            client=client, quarter=quarter, as_of=as_of, generated_at=generated_at,
+            thresholds=a.thresholds, business_timezone=a.engagement.business_timezone,
+            counts=StatusCounts.model_validate(a.counts()), errors=a.errors, findings=finding_records(a)),
+        scores=Scores.model_validate({"client": client, "quarter": quarter, "as_of": as_of,
+                                      **score(a.findings, a.thresholds)}),
+        catalog=[CatalogEntry.model_validate(c.doc(a.thresholds)) for c in a.catalog.values()],
+        inventory=inventory_records(a),
+        access_model=_rows(AccessRow, frame_records(am)),
+        rotation_plan=_rows(RotationRow, frame_records(rotation_plan(a))),
+        leak_cards=_rows(LeakCard, leak_cards(a, snap, am)),
+        cross_env=_rows(CrossEnvRow, frame_records(cross_env(a, snap, am))),
+        coverage_gaps=_gaps(a),
+        waivers=_waivers(a),
+        attestations=_attestations(a),
+    )
 
 
 def write_assessment(a: Assessment, snap: Snapshot, dest: Path, *, client: str, quarter: str,
                      generated_at: datetime | None = None) -> dict[str, Any]:
     """Write every file of the contract into ``dest`` atomically; returns the manifest."""
     generated_at = generated_at or datetime.now(UTC)
-    rows = finding_records(a)
-    scores = score(a.findings, a.thresholds)
-    am = access_model(a, snap)
-    doc = {
-        "client": client, "quarter": quarter, "as_of": a.as_of.date().isoformat(),
-        "generated_at": generated_at.isoformat(), "counts": a.counts(), "errors": a.errors,
-        "findings": rows,
-    }
+    contract = contract_files(a, snap, client=client, quarter=quarter, generated_at=generated_at)
+    rows = contract.findings.findings
     oscal = oscal_assessment_results(a, rows, client, quarter, generated_at)
     files: dict[str, bytes] = {
-        "findings.json": _dumps(doc),
+        **contract.json_files(),
         "findings.csv": findings_csv(rows),
-        "findings.sarif": _dumps(sarif(a, rows)),
+        "findings.sarif": dumps(sarif(a, rows)),
         "oscal-assessment-results.json": oscal.oscal_serialize_json_bytes(pretty=True, wrapped=True),
-        "scores.json": _dumps({"client": client, "quarter": quarter, "as_of": doc["as_of"], **scores}),
-        "catalog.json": _dumps([c.doc(a.thresholds) for c in a.catalog.values()]),
-        "inventory.json": _dumps(inventory_records(a)),
-        "access_model.json": _dumps(frame_records(am)),
-        "rotation_plan.json": _dumps(frame_records(rotation_plan(a))),
-        "leak_cards.json": _dumps(leak_cards(a, snap, am)),
-        "cross_env.json": _dumps(frame_records(cross_env(a, snap, am))),
-        "coverage_gaps.json": _dumps(_gaps(a)),
-        "waivers.json": _dumps(_waivers(a)),
-        "attestations.json": _dumps(_attestations(a)),
     }
     snap_manifest = snap.path / "manifest.json"
     with atomic_directory(dest) as tmp:
-        manifest: dict[str, Any] = {"files": {}, "snapshot_manifest_sha256":
-                                    sha256_file(snap_manifest) if snap_manifest.is_file() else None,
-                                    "client": client, "quarter": quarter, "as_of": doc["as_of"],
-                                    "generated_at": doc["generated_at"], "stages": {str(k): v for k, v in STAGES.items()},
-                                    "checklist": {str(k): v for k, v in CHECKLIST.items()}}
+        digests = {}
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-            manifest["files"][name] = {"sha256": sha256_file(tmp / name), "bytes": len(data)}
-        (tmp / "manifest.json").write_bytes(_dumps(manifest))
+            digests[name] = FileDigest(sha256=sha256_file(tmp / name), bytes=len(data))
+        manifest = AssessmentManifest(
+            client=client, quarter=quarter, as_of=contract.findings.as_of, generated_at=generated_at,
+            files=digests,
+            snapshot_manifest_sha256=sha256_file(snap_manifest) if snap_manifest.is_file() else None,
+            stages={str(k): v for k, v in STAGES.items()},
+            checklist={str(k): v for k, v in CHECKLIST.items()}).model_dump(mode="json")
+        (tmp / "manifest.json").write_bytes(dumps(manifest))
     return manifest

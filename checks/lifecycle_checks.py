@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-from checks.catalog import CheckContext, check, emit, na_if
+from checks.catalog import CheckContext, because, check, emit, na_if
 
 ROTATION_META_KEYS = ("rotation", "rotation_policy", "rotation_days", "rotation_period", "rotated_by")
 H, D = 3_600, 86_400
@@ -90,7 +92,8 @@ def rotation_overdue(ctx: CheckContext) -> pd.DataFrame:
     maxd = it["secret_type"].map(rd).fillna(rd.get("generic", 90)).astype(float)
     age = pd.to_numeric(it["age_days"], errors="coerce")
     return emit(it, na_if(age.isna(), age.le(maxd)), secret_type=it["secret_type"],
-                age_days=age, max_age_days=maxd, last_rotated_at=it["last_rotated_at"])
+                age_days=age, max_age_days=maxd, last_rotated_at=it["last_rotated_at"],
+                why_unknown="the store recorded no creation, update or rotation date for this secret")
 
 
 @check("LCY002", "Static secret without an automated rotation policy", stage=3, item=3,
@@ -109,7 +112,7 @@ def no_rotation_policy(ctx: CheckContext) -> pd.DataFrame:
     return emit(it, ok, rotation_enabled=it["rotation_enabled"], has_rotation_metadata=meta)
 
 
-@check("LCY003", "TLS certificate expires within 60 days without managed renewal", stage=3,
+@check("LCY003", "TLS certificate expires within {tls_renew_before_days} days without managed renewal", stage=3,
        item=3, anti_pattern="rotation_table", severity="high", inputs=("certificate",),
        sources=("vault", "aws"), thresholds=("tls_renew_before_days",), controls=("certificates",),
        references=("AWS Config acm-certificate-expiration-check", "Prowler acm_certificates_expiration_check"),
@@ -125,25 +128,30 @@ def certificate_expiring(ctx: CheckContext) -> pd.DataFrame:
     managed = c["managed_renewal"].astype("boolean").fillna(False).astype(bool)
     ok = left.gt(ctx.thresholds.tls_renew_before_days) | (managed & left.gt(0))
     return emit(c, na_if(left.isna(), ok), name=c["subject"], path=c["arn"].fillna(c["id"]),
-                not_after=c["not_after"], days_left=left.round(1), managed_renewal=c["managed_renewal"])
+                not_after=c["not_after"], days_left=left.round(1), managed_renewal=c["managed_renewal"],
+                why_unknown="the certificate's expiry date (not_after) was not recorded")
 
 
-@check("LCY004", "PKI leaf certificate valid longer than 90 days", stage=3, item=3,
+@check("LCY004", "PKI leaf certificate valid longer than {pki_leaf_max_days} days", stage=3, item=3,
        anti_pattern="engine_ttl", severity="low", inputs=("certificate",), sources=("vault",),
        thresholds=("pki_leaf_max_days",), controls=("certificates",),
-       detects="A Vault PKI leaf certificate whose validity exceeds `pki_leaf_max_days`.",
+       detects="A Vault PKI leaf certificate whose validity exceeds `pki_leaf_max_days`. A CA "
+               "certificate (`is_ca`: BasicConstraints CA) is no leaf: LCY009 judges it.",
        why="Seed 001 engine table: 90-day leaf certificates; short validity is the revocation "
            "mechanism that actually works.",
        fix="Lower the PKI role's `max_ttl` to 90d (`bao write pki/roles/NAME max_ttl=2160h`).")
 def pki_leaf_too_long(ctx: CheckContext) -> pd.DataFrame:
+    """General class: leaf validity. A CA certificate (``is_ca``) is judged as a CA by LCY009:
+    its long validity is its job, not a TTL mistake."""
     c = ctx.frame("certificate")
-    c = c[c["source"].eq("vault")]
+    c = c[c["source"].eq("vault") & ~_is_ca(c)]
     days = (pd.to_datetime(c["not_after"], utc=True) - pd.to_datetime(c["not_before"], utc=True)).dt.total_seconds() / D
     return emit(c, na_if(days.isna(), days.le(ctx.thresholds.pki_leaf_max_days)), name=c["subject"],
-                path=c["id"], validity_days=days.round(1))
+                path=c["id"], validity_days=days.round(1), is_ca=c["is_ca"],
+                why_unknown="the certificate's validity dates (not_before, not_after) were not recorded")
 
 
-@check("LCY005", "Transit key not rotated within 90 days", stage=3, item=3,
+@check("LCY005", "Transit key not rotated within {transit_rotation_days} days", stage=3, item=3,
        anti_pattern="rotation_table", severity="medium", inputs=("key",), sources=("vault",),
        thresholds=("transit_rotation_days",), controls=("key_management", "rotation"),
        detects="A transit key whose latest version is older than `transit_rotation_days`.",
@@ -154,10 +162,11 @@ def transit_key_rotation(ctx: CheckContext) -> pd.DataFrame:
     k = k[k["kind"].eq("transit")]
     age = ctx.age_days(k["last_rotated_at"].fillna(k["created_at"]))
     return emit(k, na_if(age.isna(), age.le(ctx.thresholds.transit_rotation_days)),
-                age_days=age.round(1), latest_version=k["latest_version"])
+                age_days=age.round(1), latest_version=k["latest_version"],
+                why_unknown="the transit key's creation and latest version dates were not recorded")
 
 
-@check("LCY006", "Token TTL above the service (24 h) or human (8 h) maximum", stage=3, item=3,
+@check("LCY006", "Token TTL above the service ({service_token_ttl_hours} h) or human ({human_token_ttl_hours} h) maximum", stage=3, item=3,
        anti_pattern="rotation_table", severity="medium", inputs=("token",), sources=("vault",),
        thresholds=("service_token_ttl_hours", "human_token_ttl_hours"), controls=("rotation", "identity"),
        detects="A non-root token created with a TTL above 24 h (service) or 8 h (human login).",
@@ -172,7 +181,8 @@ def token_ttl_too_long(ctx: CheckContext) -> pd.DataFrame:
     ttl = pd.to_numeric(t["creation_ttl"], errors="coerce")
     ok = ttl.gt(0) & ttl.le(limit)
     return emit(t, na_if(ttl.isna(), ok), name=t["display_name"], path=t["path"],
-                creation_ttl_seconds=t["creation_ttl"], limit_seconds=limit)
+                creation_ttl_seconds=t["creation_ttl"], limit_seconds=limit,
+                why_unknown="the token lookup returned no creation TTL")
 
 
 @check("LCY007", "Static production database password (prefer dynamic credentials)", stage=3,
@@ -203,3 +213,65 @@ def key_material_in_kv(ctx: CheckContext) -> pd.DataFrame:
     if len(it):
         it = it[it["secret_type"].isin(["encryption-key", "signing-key"]) | it["table"].eq("key")]
     return emit(it, it["table"].eq("key"), secret_type=it["secret_type"], stored_as=it["kind"])
+
+
+def _is_ca(c: pd.DataFrame) -> pd.Series:
+    return c["is_ca"].astype("boolean").fillna(False).astype(bool)
+
+
+_RSA_BITS = re.compile(r"rsa[-_ ]?(\d+)", re.IGNORECASE)
+_EC_BITS = re.compile(r"(?:ellipticcurve|ecdsa|ec|p|prime|secp)[-_ ]?(?:prime|secp)?(\d{3})", re.IGNORECASE)
+
+
+def key_strength(alg: object, min_rsa_bits: int) -> bool | None:
+    """True if ``alg`` (``rsa-2048``, ``RSA_4096``, ``EC_prime256v1``, ``ec-384``, ``ed25519``)
+    is strong, False if weak, None if not recorded or not recognised.
+
+    General class: public-key strength: RSA below ``min_rsa_bits``, elliptic
+    curves below 256 bits and DSA are weak; Ed25519/Ed448 are strong.
+    """
+    if not isinstance(alg, str) or not alg.strip():
+        return None
+    a = alg.lower()
+    if "ed25519" in a or "ed448" in a:
+        return True
+    if "dsa" in a and "ecdsa" not in a:
+        return False
+    m = _RSA_BITS.search(a)
+    if m:
+        return int(m.group(1)) >= min_rsa_bits
+    m = _EC_BITS.search(a)
+    if m:
+        return int(m.group(1)) >= 256
+    return None
+
+
+@check("LCY009", "CA certificate expiring within {ca_renew_before_days} days or with a weak key", stage=3,
+       item=3, anti_pattern="rotation_table", severity="high", inputs=("certificate",),
+       sources=("vault", "aws"), thresholds=("ca_renew_before_days", "ca_min_rsa_bits"),
+       controls=("certificates", "key_management"),
+       detects="A CA certificate (Vault PKI issuer, imported ACM CA) that expires within "
+               "`ca_renew_before_days`, or whose key is weak (RSA below `ca_min_rsa_bits`, an "
+               "elliptic curve below 256 bits, DSA).",
+       why="A CA's validity is long by design (LCY004 judges leaves), so its risks are different: "
+           "when it expires every certificate it signed fails at once, and a weak CA key lets "
+           "anyone who breaks it mint certificates for any name the CA is trusted for.",
+       fix="Plan the CA rollover a year ahead: generate the successor (`bao write pki/root/rotate/internal` "
+           "or a new intermediate), cross-sign, reissue leaves, then retire the old issuer; use RSA-3072+ "
+           "or P-256+ keys for new CAs.")
+def ca_certificate_horizon(ctx: CheckContext) -> pd.DataFrame:
+    """General class: CA certificates judged as CAs (expiry horizon and key strength), not as leaves."""
+    c = ctx.frame("certificate")
+    c = c[_is_ca(c) & ~c["revoked"].astype("boolean").fillna(False).astype(bool)]
+    t = ctx.thresholds
+    left = -ctx.age_days(c["not_after"])
+    strong = c["key_algorithm"].map(lambda a: key_strength(a, t.ca_min_rsa_bits)).astype("boolean")
+    ok = left.gt(t.ca_renew_before_days) & strong.fillna(True)
+    weak = ~strong.fillna(True)
+    unknown = (left.isna() | strong.isna()) & ~weak & ~left.le(t.ca_renew_before_days).fillna(False)
+    why = because((left.isna(), "the CA certificate's expiry date (not_after) was not recorded"),
+                  (strong.isna(), "the CA certificate's key algorithm was not recorded or is not recognised: "
+                   + c["key_algorithm"].fillna("none").astype(str)))
+    return emit(c, na_if(unknown, ok), name=c["subject"], path=c["arn"].fillna(c["id"]), why_unknown=why,
+                not_after=c["not_after"], days_left=left.round(1), key_algorithm=c["key_algorithm"],
+                key_strong=strong)

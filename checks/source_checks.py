@@ -1,8 +1,12 @@
 """Source control and CI checks (checklist items 1 and 4).
 
-Source findings only ever hold a location and a keyed fingerprint. Checks over
-them report one failing row per finding, and one passing row per scanned
-repository that has none, so a clean repository is evidence too.
+Source findings only ever hold a location and a keyed fingerprint, one row per
+(value, location). Checks over them report one failing row per finding, and
+one passing row per scanned repository that has none, so a clean repository is
+evidence too. The production checks (SRC001-SRC009, SRC011) read production
+locations only; what sits in tests, documentation or vendored code is SRC010's,
+at a severity that says so. Per-value views (`secret_values`) group locations
+by fingerprint.
 """
 
 from __future__ import annotations
@@ -11,12 +15,45 @@ import re
 
 import pandas as pd
 
-from checks.catalog import CheckContext, check, emit, empty_result, list_len, na_if
+from checks.catalog import CheckContext, because, check, emit, empty_result, list_len, na_if
 
 BUILD_CATEGORIES = ("dockerfile", "compose", "k8s", "helm")
 ENV_FILE_DETECTORS = ("env-file", "env-example-real-values")
 KEY_FILE_DETECTORS = ("private-key-file", "keystore-file", "credentials-file")
 ENV_FILE = re.compile(r"(^|/)\.env(\.[\w-]+)?$|(^|/)[\w.-]+\.env$")
+
+
+def production(f: pd.DataFrame) -> pd.Series:
+    """Locations in production code and configuration (rows without a context are production)."""
+    return f["context"].astype(object).fillna("production").eq("production")
+
+
+def secret_values(f: pd.DataFrame, env: pd.Series | None = None) -> pd.DataFrame:
+    """One row per distinct value (fingerprint): where it is, how it was found, whether still in HEAD.
+
+    The per-value view of the per-location findings: ``locations``, ``paths``,
+    ``detectors``, ``contexts``, ``in_tree`` (any location in HEAD),
+    ``first_seen_at`` / ``last_seen_at`` over every location, ``repositories``,
+    and with ``env`` (an environment per row) the ``environments`` it is in.
+    """
+    keep = f["fingerprint"].notna()
+    v = f[keep].assign(env=env[keep] if env is not None else "unknown")
+    cols = ["locations", "paths", "detectors", "contexts", "in_tree", "first_seen_at", "last_seen_at",
+            "repositories", "environments"]
+    if v.empty:
+        return pd.DataFrame(columns=cols)
+    g = v.groupby("fingerprint", sort=True)
+    return pd.DataFrame({
+        "locations": g.size(),
+        "paths": g["path"].agg(lambda x: sorted(set(x))),
+        "detectors": g["detectors"].agg(lambda x: sorted({d for ds in x if isinstance(ds, list) for d in ds})),
+        "contexts": g["context"].agg(lambda x: sorted(set(x.astype(object).fillna("production")))),
+        "in_tree": g["in_tree"].agg(lambda x: bool(x.astype("boolean").fillna(False).any())),
+        "first_seen_at": g["first_seen_at"].min(),
+        "last_seen_at": g["last_seen_at"].max(),
+        "repositories": g["repo"].nunique(),
+        "environments": g["env"].agg(lambda x: sorted(set(x) - {"unknown"})),
+    })[cols]
 
 
 def _repo_rollup(ctx: CheckContext, bad: pd.Series, *, needs_history: bool = False,
@@ -29,25 +66,35 @@ def _repo_rollup(ctx: CheckContext, bad: pd.Series, *, needs_history: bool = Fal
     f = ctx.frame("source_finding")
     repos = ctx.frame("repository")
     fails = f[bad.reindex(f.index).fillna(False).astype(bool)]
+    line = fails["line"].astype("Int64")  # a column with gaps would otherwise print 20.0
     env = ctx.env_of(fails["path"].astype(object)) if len(fails) else pd.Series(dtype=object)
     parts = []
     if len(fails):
         ev = {k: fails[c] for k, c in evidence_cols.items()}
         parts.append(emit(fails, False, name=fails["variable"].fillna(fails["path"]),
-                          repo=fails["repo"], file=fails["path"], line=fails["line"],
+                          repo=fails["repo"], file=fails["path"], line=line,
                           commit=fails["commit"], detector=fails["detector"],
-                          fingerprint=fails["fingerprint"], environment_guess=env, **ev))
+                          fingerprint=fails["fingerprint"], environment_guess=env,
+                          context=fails["context"], **ev))
     clean = repos[~repos["id"].isin(set(fails["repo"])) & ~repos["url"].isin(set(fails["repo"]))]
     if len(clean):
         ok = pd.Series(True, index=clean.index, dtype="boolean")
+        why = None
         if needs_history:
             scanned = clean["history_scanned"].astype("boolean").fillna(False).astype(bool)
             total, done = clean["commits_total"], clean["commits_scanned"]
             partial = total.notna() & done.notna() & (done.fillna(0) < total.fillna(0))
             ok = na_if(~scanned | partial, ok)
-        parts.append(emit(clean, ok, name=clean["url"], path=clean["url"],
+            why = because((~scanned, "the repository's history was not scanned (history: false, or HEAD only)"),
+                          (partial, "only " + done.map(_count) + " of " + total.map(_count)
+                           + " commits of the history were scanned"))
+        parts.append(emit(clean, ok, name=clean["url"], path=clean["url"], why_unknown=why,
                           commits_scanned=clean["commits_scanned"], head=clean["head"]))
     return pd.concat(parts, ignore_index=True) if parts else empty_result()
+
+
+def _count(v: object) -> str:
+    return f"{float(v):.0f}" if pd.notna(v) else "?"
 
 
 def _sf(ctx: CheckContext) -> pd.DataFrame:
@@ -65,7 +112,7 @@ def _sf(ctx: CheckContext) -> pd.DataFrame:
            "fetch it from the secret store at runtime; add a pre-commit scanner.")
 def hardcoded_secret(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
-    bad = f["category"].eq("secret") & f["in_tree"].astype("boolean").fillna(True).astype(bool)
+    bad = f["category"].eq("secret") & f["in_tree"].astype("boolean").fillna(True).astype(bool) & production(f)
     return _repo_rollup(ctx, bad)
 
 
@@ -80,7 +127,9 @@ def hardcoded_secret(ctx: CheckContext) -> pd.DataFrame:
            "re-clone. Rotation is the fix, rewriting is hygiene.")
 def secret_in_history(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
-    bad = f["category"].eq("secret") & f["in_history_only"].astype("boolean").fillna(False).astype(bool)
+    # a credential only a file rule sees (`.env`, `.pgpass`: category config_env) leaks the same way
+    bad = f["category"].isin(["secret", "config_env"]) \
+        & f["in_history_only"].astype("boolean").fillna(False).astype(bool) & production(f)
     return _repo_rollup(ctx, bad, needs_history=True, first_seen_at="first_seen_at",
                         last_seen_at="last_seen_at")
 
@@ -97,7 +146,8 @@ def env_file_committed(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
     env_path = f["path"].fillna("").map(
         lambda p: bool(ENV_FILE.search(p)) and not p.endswith(".example"))
-    bad = f["detector"].isin(ENV_FILE_DETECTORS) | (f["category"].isin(["file", "secret"]) & env_path)
+    bad = (f["detector"].isin(ENV_FILE_DETECTORS) | (f["category"].isin(["file", "secret"]) & env_path)) \
+        & production(f)
     return _repo_rollup(ctx, bad)
 
 
@@ -113,7 +163,7 @@ def env_file_committed(ctx: CheckContext) -> pd.DataFrame:
            "the file, ignore the pattern in .gitignore, and fetch it at runtime.")
 def key_file_committed(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
-    return _repo_rollup(ctx, f["detector"].isin(KEY_FILE_DETECTORS))
+    return _repo_rollup(ctx, f["detector"].isin(KEY_FILE_DETECTORS) & production(f))
 
 
 @check("SRC004", ".env not covered by .gitignore", stage=4, item=4, anti_pattern="env_files",
@@ -124,7 +174,8 @@ def key_file_committed(ctx: CheckContext) -> pd.DataFrame:
 def env_not_gitignored(ctx: CheckContext) -> pd.DataFrame:
     r = ctx.frame("repository")
     ig = r["env_ignored"].astype("boolean")
-    return emit(r, na_if(ig.isna(), ig.fillna(False)), name=r["url"], path=r["url"], env_ignored=r["env_ignored"])
+    return emit(r, na_if(ig.isna(), ig.fillna(False)), name=r["url"], path=r["url"], env_ignored=r["env_ignored"],
+                why_unknown="whether .gitignore covers .env could not be read from the repository")
 
 
 @check("SRC005", "No secret scanner in pre-commit or CI", stage=4, item=4, anti_pattern="hardcoded",
@@ -139,7 +190,8 @@ def no_secret_scanner(ctx: CheckContext) -> pd.DataFrame:
     ok = pre.fillna(False) | ci.fillna(False)
     unknown = pre.isna() & ci.isna()
     return emit(r, na_if(unknown, ok), name=r["url"], path=r["url"], precommit_scanner=r["precommit_scanner"],
-                ci_scanner=r["ci_scanner"])
+                ci_scanner=r["ci_scanner"],
+                why_unknown="neither the pre-commit configuration nor the CI files could be read for a scanner")
 
 
 @check("SRC006", "Secret baked into a container image or deployment manifest", stage=3, item=1,
@@ -153,7 +205,7 @@ def no_secret_scanner(ctx: CheckContext) -> pd.DataFrame:
            "`--secret` for build-time needs.")
 def secret_in_build_artifact(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
-    return _repo_rollup(ctx, f["category"].isin(BUILD_CATEGORIES))
+    return _repo_rollup(ctx, f["category"].isin(BUILD_CATEGORIES) & production(f))
 
 
 @check("SRC007", "Same secret value in several environments", stage=1, item=1,
@@ -166,14 +218,14 @@ def secret_reused_across_envs(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
     f = f[f["fingerprint"].notna()]
     env = ctx.env_of(f["path"].astype(object)) if len(f) else pd.Series(dtype=object)
-    f = f.assign(env=env)
-    envs = f.groupby("fingerprint")["env"].agg(lambda x: sorted(set(x) - {"unknown"}))
-    repos = f.groupby("fingerprint")["repo"].nunique()
-    e = f["fingerprint"].map(envs)
-    n_repo = f["fingerprint"].map(repos)
+    # per location: a prod and a staging file holding one value is reuse, even in one repository
+    values = secret_values(f, env)
+    e = f["fingerprint"].map(values["environments"])
+    n_repo = f["fingerprint"].map(values["repositories"])
     shared = list_len(e).gt(1) | n_repo.gt(1)
     return emit(f, ~shared.astype(bool), name=f["variable"].fillna(f["path"]), environments=e,
-                repositories=n_repo, fingerprint=f["fingerprint"], file=f["path"], line=f["line"])
+                repositories=n_repo, fingerprint=f["fingerprint"], file=f["path"],
+                line=f["line"].astype("Int64"), context=f["context"])
 
 
 @check("SRC008", "Secret in a log or dump file", stage=4, item=4, anti_pattern="logging",
@@ -186,7 +238,38 @@ def secret_reused_across_envs(ctx: CheckContext) -> pd.DataFrame:
 def secret_in_log_file(ctx: CheckContext) -> pd.DataFrame:
     f = _sf(ctx)
     bad = f["category"].eq("log") | f["path"].fillna("").str.contains(r"\.(?:log|dump|har)(?:\.\d+)?$", regex=True)
-    return _repo_rollup(ctx, bad)
+    return _repo_rollup(ctx, bad & production(f))
+
+
+@check("SRC010", "Secret committed in tests, documentation or vendored code", stage=4, item=1,
+       anti_pattern="hardcoded", severity="low", inputs=("source_finding", "repository"), sources=("git",),
+       controls=("secrets_in_code",),
+       detects="A secret, key, credentials file or password hash under tests/ or fixtures/, in a "
+               "documentation example (docs/, *.md, *.rst, a docstring) or in vendored third-party code "
+               "(vendor/, third_party/, node_modules/); the row's context says which.",
+       why="Committing real keys to test fixtures is still a leak (every clone holds them) and a "
+           "documentation example is copied into real configurations; but none is a production secret, "
+           "and reporting it as one costs the report its credibility.",
+       fix="Replace fixture keys with generated ones (created at test time) or vendor-documented example "
+           "values; use placeholders in docs; report leaks in vendored code upstream. Rotate any real one.")
+def secret_outside_production(ctx: CheckContext) -> pd.DataFrame:
+    f = _sf(ctx)
+    kinds = f["category"].isin(["secret", "config_env", "hash", *BUILD_CATEGORIES]) \
+        | f["detector"].isin(KEY_FILE_DETECTORS + ENV_FILE_DETECTORS)
+    return _repo_rollup(ctx, kinds & ~production(f))
+
+
+@check("SRC011", "Password hash committed", stage=4, item=1, anti_pattern="hardcoded", severity="medium",
+       inputs=("source_finding", "repository"), sources=("git",), controls=("secrets_in_code",),
+       detects="A crackable password hash (crypt $1$/$5$/$6$, $apr1$, bcrypt $2a/b/y$, argon2, LDAP {SSHA}, "
+               "PBKDF2) in a committed shadow or htpasswd file, an ftpd passwd file, LDIF or a SQL dump.",
+       why="A leaked hash is an offline guessing target: weak and reused passwords fall in minutes, and "
+           "the account names sit beside them. Less than a plaintext secret, more than nothing.",
+       fix="Remove the file and rewrite history if it holds real accounts; reset the passwords of the "
+           "listed accounts; seed test data with generated hashes of random passwords.")
+def password_hash_committed(ctx: CheckContext) -> pd.DataFrame:
+    f = _sf(ctx)
+    return _repo_rollup(ctx, f["category"].eq("hash") & production(f))
 
 
 # --- CI --------------------------------------------------------------------------------

@@ -5,11 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from checks.catalog import (
+    CheckContext,
+    because,
+    check,
+    emit,
+    empty_result,
+    list_len,
+    na_if,
+    stores_of,
+)
+from checks.vault_reach import (
+    EnvironmentReach,
+    per_policy,
+    root_equivalent_grants,
+    root_equivalent_paths_text,
+    vault_rules,
+)
 from posture.model.vocabulary import HUMAN_AUTH_METHODS
-from checks.catalog import CheckContext, check, emit, empty_result, list_len, na_if, stores_of
 
 AUTO_UNSEAL = ("awskms", "gcpckms", "azurekeyvault", "transit", "pkcs11", "ocikms", "kmip")
-NON_SECRET_PREFIXES = ("sys/", "auth/", "identity/", "cubbyhole/")
 H, D = 3_600, 86_400
 
 
@@ -40,7 +55,7 @@ def vault_not_ha_raft(ctx: CheckContext) -> pd.DataFrame:
                 ha_enabled=s["ha_enabled"], storage_type=s["storage_type"], raft_peers=s["raft_peers"])
 
 
-@check("VLT002", "Single unseal key holder (Shamir below 3-of-5)", stage=2, item=3,
+@check("VLT002", "Single unseal key holder (Shamir below {min_shamir_threshold}-of-{min_shamir_shares})", stage=2, item=3,
        anti_pattern="single_unseal", severity="high", inputs=("server",), sources=("vault",),
        thresholds=("min_shamir_threshold", "min_shamir_shares"), controls=("split_knowledge",),
        detects="A Shamir-sealed cluster whose unseal threshold or share count is below 3-of-5.",
@@ -97,7 +112,7 @@ def no_audit_device(ctx: CheckContext) -> pd.DataFrame:
     return emit(s, n.gt(0), name=s["address"], path="sys/audit", audit_devices=n, types=types)
 
 
-@check("VLT005", "Fewer than two audit devices", stage=5, item=5, anti_pattern="arch_audit",
+@check("VLT005", "Fewer than {min_audit_devices} audit devices", stage=5, item=5, anti_pattern="arch_audit",
        severity="medium", inputs=("server", "audit_device"), sources=("vault",),
        thresholds=("min_audit_devices",), controls=("audit", "availability"),
        detects="A cluster with fewer enabled audit devices than `min_audit_devices` (2).",
@@ -114,9 +129,14 @@ def single_audit_device(ctx: CheckContext) -> pd.DataFrame:
 # --- policies ---------------------------------------------------------------------
 
 
-def _vault_policies(ctx: CheckContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _acl_policies(ctx: CheckContext) -> pd.DataFrame:
+    """Vault ACL policies, without ``root`` (it is everything by definition)."""
     p = ctx.frame("policy")
-    p = p[p["kind"].eq("vault_acl") & ~p["name"].isin(["root"])]
+    return p[p["kind"].eq("vault_acl") & ~p["name"].isin(["root"])]
+
+
+def _vault_policies(ctx: CheckContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    p = _acl_policies(ctx)
     r = ctx.frame("policy_rule")
     r = r[r["source"].eq("vault") & r["effect"].eq("allow")]
     caps = r["capabilities"].map(lambda c: [x for x in c if x != "deny"])
@@ -147,44 +167,61 @@ def wildcard_policy(ctx: CheckContext) -> pd.DataFrame:
 @check("VLT007", "Policy grants sudo or sys/ access", stage=2, item=2, anti_pattern="wildcard",
        severity="high", inputs=("policy", "policy_rule"), sources=("vault",),
        controls=("least_privilege", "emergency_access"),
-       detects="A Vault ACL policy (other than root) with sudo capability or any allow on sys/.",
-       why="sudo and sys/ are root-equivalent operations (audit devices, seal, policies). Standing "
-           "admin grants are long-lived admin credentials; admin should be break-glass.",
-       fix="Move admin paths into a break-glass policy bound only to a time-boxed, audited role; "
-           'deny sys/ explicitly in service policies (`path "sys/*" { capabilities = ["deny"] }`).')
+       detects="A Vault ACL policy (other than root) that, after rule priority and deny overlays, "
+               "grants `sudo` anywhere, or one of these root-equivalent paths: "
+               + root_equivalent_paths_text() + ". A rule such as `sys/*` or `+/+` counts "
+               "when it reaches one of them. Self-service paths (the built-in `default` policy's "
+               "`sys/capabilities-self`, `sys/leases/renew`, `sys/leases/lookup`, `sys/renew`, "
+               "`sys/tools/hash`, `sys/wrapping/*`, `sys/control-group/request`, "
+               "`sys/internal/ui/resultant-acl`, `auth/token/*-self`, `cubbyhole/*`) do not count.",
+       why="Writing policies, auth methods, mounts, audit devices, identities or token roles lets "
+           "the holder grant itself anything or act unseen; seal, step-down, rekey, rotate and "
+           "generate-root control the service itself, and raw storage or a raft snapshot is every "
+           "secret at once. `sudo` is what root-protected endpoints demand. Standing grants of these "
+           "are long-lived admin credentials; admin should be break-glass.",
+       fix="Move the listed paths into a break-glass policy bound only to a time-boxed, audited role; "
+           'deny them explicitly in service policies (`path "sys/*" { capabilities = ["deny"] }` '
+           "next to the self-service paths the service needs).")
 def policy_sys_or_sudo(ctx: CheckContext) -> pd.DataFrame:
-    p, r = _vault_policies(ctx)
-    m = r["sudo"].astype(bool) | r["sys_access"].astype(bool) | r["path"].str.startswith("sys/")
-    paths = _per_policy(p, r, m)
-    return emit(p, list_len(paths).eq(0), path=p["name"], privileged_paths=paths)
+    """General class: standing root-equivalent rights, however the rule is spelled
+    (`checks.vault_reach.root_equivalent_grants`); self-service system paths are not admin."""
+    p = _acl_policies(ctx)
+    found = per_policy(p, vault_rules(ctx), lambda _store, rules: root_equivalent_grants(rules))
+    paths = pd.Series([f[0][:20] for f in found], index=p.index, dtype=object)
+    reached = pd.Series([f[1] for f in found], index=p.index, dtype=object)
+    return emit(p, list_len(paths).eq(0), path=p["name"], privileged_paths=paths, root_equivalent=reached)
 
 
-def policy_environments(ctx: CheckContext, rules: pd.DataFrame) -> pd.Series:
-    """Environment reached by each allow rule: prod/staging/dev/..., '*' for a cross-env
-    wildcard on a secret path, None when the path says nothing about environment."""
-    env = ctx.env_of(rules["path"].astype(object)).astype(object)
-    secretish = ~rules["path"].str.startswith(NON_SECRET_PREFIXES)
-    wild = rules["wildcard"].astype(bool) | rules["wildcard_all"].astype(bool)
-    env = env.where(env.ne("unknown"), np.where(wild & secretish, "*", None))
-    return env
-
-
-@check("VLT008", "Policy reaches both prod and non-prod paths", stage=2, item=2,
-       anti_pattern="fm_cross_env", severity="high", inputs=("policy", "policy_rule"),
+@check("VLT008", "Policy grants access to secrets of two or more environments", stage=2, item=2,
+       anti_pattern="fm_cross_env", severity="high", inputs=("policy", "policy_rule", "secret"),
        sources=("vault",), controls=("env_separation", "least_privilege"),
-       detects="A Vault ACL policy whose allow rules span production and non-production paths "
-               "(or a wildcard over an engine holding both).",
+       detects="A Vault ACL policy that, after rule priority and deny overlays, grants a capability "
+               "on the secret values (read, create, update, patch, delete) of two or more "
+               "environments. An environment is reached through a secret of the inventory whose exact "
+               "API path (`<mount>data/<name>` on KV v2) the policy grants, or through an environment "
+               "the rule path itself names (`secret/data/prod/*`). An engine-wide grant "
+               "(`secret/data/*`) reaches every environment the engine holds. Secrets without an "
+               "environment (`shared/`, `common/`) count as none unless the engagement's "
+               "classification maps them.",
        why="Seed 002: 'Different ACLs; no cross-env reads.' A dev identity holding such a policy "
            "turns a dev compromise into a prod compromise.",
        fix="Split the policy per environment (`payments-prod-read`, `payments-dev-read`) and bind "
-           "each only to that environment's identities.")
+           "each only to that environment's identities; or deny the other environments' branches "
+           '(`path "secret/data/prod/*" { capabilities = ["deny"] }`).')
 def cross_env_policy(ctx: CheckContext) -> pd.DataFrame:
-    p, r = _vault_policies(ctx)
-    r = r.assign(env=policy_environments(ctx, r))
-    envs = r.dropna(subset=["env"]).groupby("policy_id")["env"].agg(lambda x: sorted(set(x)))
-    pe = p["id"].map(envs).map(lambda v: v if isinstance(v, list) else [])
-    spans = pe.map(lambda e: "*" in e or ("prod" in e and any(x != "prod" for x in e)))
-    return emit(p, ~spans.astype(bool), path=p["name"], environments=pe)
+    """General class: one policy spanning environments, judged by what its ACL grants on the
+    secrets present and on the environments its rules name (`checks.vault_reach.EnvironmentReach`).
+    A pass that a secret listing gap could hide is not_assessed."""
+    p = _acl_policies(ctx)
+    rules = vault_rules(ctx)
+    reach = EnvironmentReach(ctx, rules)
+    judged = per_policy(p, rules, lambda store, g: (reach.reach(store, g), reach.unseen(store, g)))
+    found = pd.Series([j[0] for j in judged], index=p.index, dtype=object)
+    why = pd.Series([j[1] for j in judged], index=p.index, dtype=object)
+    envs = found.map(sorted)
+    spans = list_len(envs).ge(2)
+    return emit(p, na_if(~spans & why.notna(), ~spans), path=p["name"], why_unknown=why,
+                environments=envs, rules_by_environment=found)
 
 
 # --- tokens -----------------------------------------------------------------------
@@ -205,20 +242,78 @@ def root_token(ctx: CheckContext) -> pd.DataFrame:
                 creation_time=t["creation_time"])
 
 
-@check("VLT010", "Long-lived static token (> 30 days or no expiry)", stage=3, item=3,
-       anti_pattern="long_lived_tokens", severity="high", inputs=("token",), sources=("vault",),
-       thresholds=("static_token_max_days",), controls=("rotation", "identity"),
-       detects="A token whose creation TTL exceeds `static_token_max_days` or that never expires.",
+@check("VLT010", "Long-lived static token (> {static_token_max_days} days or no expiry)", stage=3, item=3,
+       anti_pattern="long_lived_tokens", severity="high", inputs=("token", "auth_role"),
+       sources=("vault",), thresholds=("static_token_max_days",), controls=("rotation", "identity"),
+       detects="A token whose creation TTL exceeds `static_token_max_days` or that never expires, or "
+               "a periodic token (renewed forever, each renewal resetting its TTL to the period) "
+               "without an explicit max TTL at or below `static_token_max_days`; and an auth or "
+               "token role that issues such periodic tokens. A token created from a token role "
+               "takes the role's period and explicit max TTL.",
        why="Long-lived static tokens are stale credentials without accountability; a leak stays "
-           "valid for months.",
+           "valid for months. A periodic token has no max TTL at all unless `explicit_max_ttl` "
+           "caps it: a short period only means it must be renewed often, not that it ends.",
        fix="Issue tokens from an auth method (AppRole, Kubernetes, JWT/OIDC) with short TTLs; set "
-           "`max_lease_ttl` on the token auth mount; revoke the long-lived ones.")
+           "`max_lease_ttl` on the token auth mount; give periodic roles a "
+           "`token_explicit_max_ttl` (`bao write auth/token/roles/NAME token_explicit_max_ttl=720h`); "
+           "revoke the long-lived ones.")
 def long_lived_token(ctx: CheckContext) -> pd.DataFrame:
+    """General class: a token whose life has no bound within the threshold - a zero or long
+    creation TTL, or a periodic one without a bounded explicit max TTL - and the roles that mint
+    periodic ones. A token whose period or cap could not be read is not_assessed, never a pass."""
+    limit = ctx.thresholds.static_token_max_days * D
     t = ctx.frame("token")
-    ttl = _num(t["creation_ttl"])
-    ok = ttl.gt(0) & ttl.le(ctx.thresholds.static_token_max_days * D)
-    return emit(t, na_if(ttl.isna(), ok), name=t["display_name"], path=t["path"],
-                creation_ttl_seconds=t["creation_ttl"], expire_time=t["expire_time"])
+    roles = ctx.frame("auth_role")
+    token_roles = roles[roles["method"].eq("token")].drop_duplicates(["store", "name"])
+    token_roles = token_roles.set_index(["store", "name"])
+    key = pd.MultiIndex.from_arrays([t["store"], t["role"]])
+
+    def of_role(column: str) -> pd.Series:
+        return pd.Series(_num(token_roles[column]).reindex(key).to_numpy(), index=t.index)
+
+    has_role = t["role"].notna()
+    missing_role = has_role & ~pd.Series(key.isin(token_roles.index), index=t.index)
+    own_period, own_cap = _num(t["period"]), _num(t["explicit_max_ttl"])
+    # a token from a role shows period 0 and no cap: the role's apply
+    period = own_period.where(own_period.gt(0) | ~has_role, of_role("period"))
+    cap = own_cap.where(own_cap.gt(0) | ~has_role, of_role("token_explicit_max_ttl"))
+    creation = _num(t["creation_ttl"])
+    ok, unknown = _lifetime_bounded(period, cap, creation, limit)
+    why = because(
+        (missing_role, "the token role " + t["role"].fillna("") + " was not read, so the token's period "
+                       "and explicit max TTL are unknown"),
+        (period.isna(), "the token lookup did not say whether the token is periodic"),
+        (period.gt(0), "periodic token whose explicit max TTL could not be read"),
+        (creation.isna(), "the token's creation TTL could not be read"))
+    tokens = emit(t, na_if(unknown, ok), name=t["display_name"], path=t["path"], why_unknown=why,
+                  creation_ttl_seconds=t["creation_ttl"], expire_time=t["expire_time"],
+                  period_seconds=period, explicit_max_ttl_seconds=cap, token_role=t["role"])
+    rp = _num(roles["period"])
+    r = roles[rp.gt(0) | rp.isna()]
+    r_period, r_cap = _num(r["period"]), _num(r["token_explicit_max_ttl"])
+    ok, unknown = _lifetime_bounded(r_period, r_cap, pd.Series(np.nan, index=r.index), limit)
+    folder = r["method"].map(lambda m: "roles/" if m == "token" else "role/")
+    issued = emit(r, na_if(unknown, ok), path=r["mount"] + folder + r["name"],
+                  why_unknown=because((r_period.isna(), "the role's token_period could not be read"),
+                                      (r_cap.isna(), "the role's token_explicit_max_ttl could not be read")),
+                  period_seconds=r["period"], explicit_max_ttl_seconds=r["token_explicit_max_ttl"],
+                  method=r["method"])
+    parts = [x for x in (tokens, issued) if len(x)]
+    return pd.concat(parts, ignore_index=True) if parts else empty_result()
+
+
+def _lifetime_bounded(period: pd.Series, cap: pd.Series, creation: pd.Series,
+                      limit: int) -> tuple[pd.Series, pd.Series]:
+    """(ok, unknown) for token lifetimes: periodic ones need an explicit cap in (0, limit],
+    others a creation TTL in (0, limit]; a creation TTL of 0 or above the limit fails whatever
+    else is unknown, and a cap in (0, limit] bounds a token whatever its period."""
+    long = creation.eq(0) | creation.gt(limit)
+    bounded = cap.gt(0) & cap.le(limit)
+    periodic, plain = period.gt(0), period.eq(0)
+    short = creation.gt(0) & creation.le(limit)
+    ok = ~long & ((periodic & bounded) | (plain & short) | (period.isna() & bounded))
+    unknown = ~long & ~ok & ((periodic & cap.isna()) | (plain & creation.isna()) | period.isna())
+    return ok, unknown
 
 
 # --- auth roles -------------------------------------------------------------------
@@ -258,7 +353,7 @@ def approle_ttl_too_long(ctx: CheckContext) -> pd.DataFrame:
                 secret_id_ttl=r["secret_id_ttl"], secret_id_num_uses=r["secret_id_num_uses"])
 
 
-@check("VLT012", "Human login session longer than 8 h", stage=2, item=2,
+@check("VLT012", "Human login session longer than {human_token_ttl_hours} h", stage=2, item=2,
        anti_pattern="engine_ttl", severity="medium", inputs=("auth_role",), sources=("vault",),
        thresholds=("human_token_ttl_hours",), controls=("identity", "mfa"),
        detects="An OIDC / userpass / LDAP role whose token TTL exceeds `human_token_ttl_hours` "
@@ -312,7 +407,7 @@ def jwt_role_unbound(ctx: CheckContext) -> pd.DataFrame:
                 bound_subject=r["bound_subject"], bound_claim_keys=r["bound_claims"].map(lambda d: sorted(d or {})))
 
 
-@check("VLT015", "Auth method allows tokens beyond 30 days", stage=3, item=3,
+@check("VLT015", "Auth method allows tokens beyond {static_token_max_days} days", stage=3, item=3,
        anti_pattern="long_lived_tokens", severity="medium", inputs=("auth_method",),
        sources=("vault",), thresholds=("static_token_max_days",), controls=("rotation",),
        detects="An auth method whose max_lease_ttl is 0 (the 32-day system default) or above "
@@ -343,7 +438,7 @@ def kv_v1_mount(ctx: CheckContext) -> pd.DataFrame:
     return emit(m, na_if(v.isna(), v.ge(2)), name=m["path"], kv_version=m["kv_version"])
 
 
-@check("VLT017", "Database credentials TTL above 1 h default / 24 h max", stage=3, item=3,
+@check("VLT017", "Database credentials TTL above {database_default_ttl_hours} h default / {database_max_ttl_hours} h max", stage=3, item=3,
        anti_pattern="engine_ttl", severity="medium", inputs=("mount", "secret"), sources=("vault",),
        thresholds=("database_default_ttl_hours", "database_max_ttl_hours"), controls=("rotation",),
        detects="A database secrets engine or role whose default TTL exceeds 1 h or max TTL 24 h "
@@ -366,7 +461,7 @@ def database_ttl_too_long(ctx: CheckContext) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else empty_result()
 
 
-@check("VLT018", "SSH engine certificate TTL above 8 h", stage=3, item=3, anti_pattern="engine_ttl",
+@check("VLT018", "SSH engine certificate TTL above {ssh_max_ttl_hours} h", stage=3, item=3, anti_pattern="engine_ttl",
        severity="low", inputs=("mount",), sources=("vault",), thresholds=("ssh_max_ttl_hours",),
        controls=("rotation",),
        detects="An SSH secrets engine whose max lease TTL exceeds 8 h (seed 001: 30 min interactive, "

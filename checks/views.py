@@ -1,12 +1,12 @@
 """Derived views the seeds ask for: access model, rotation plan, leak cards, cross-env reach.
 
-All are lists of flat dicts (JSON-ready) computed from the snapshot and the
-assessment; nothing here reads a secret value.
+Computed from the snapshot and the assessment; nothing here reads a secret
+value. Each view's columns are its row model's fields (`posture.model.assessment`),
+which the exporter validates every row against.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,15 @@ import pandas as pd
 
 from checks.classify import glob_to_regex
 from checks.engine import Assessment, _plain
+from posture.model.acl import ACL, Rule
+from posture.model.assessment import (
+    NOBODY_PAGED,
+    UNOWNED,
+    AccessRow,
+    CrossEnvRow,
+    LeakCard,
+    RotationRow,
+)
 from posture.model.snapshot import Snapshot
 
 ROTATION_METHOD = {
@@ -41,21 +50,6 @@ REVOKE_FIRST = {
     "key": "disable the key version / schedule rotation; rewrap data under a new version",
     "token": "bao token revoke -accessor <accessor>",
 }
-
-
-def _policy_regex(path: str) -> str:
-    """Vault ACL path glob -> regex ('+' one segment, trailing '*' prefix)."""
-    out = ""
-    for i, ch in enumerate(path):
-        if ch == "*" and i == len(path) - 1:
-            out += ".*"
-        elif ch == "*":
-            out += "[^/]*"
-        elif ch == "+":
-            out += "[^/]+"
-        else:
-            out += re.escape(ch)
-    return f"^{out}$"
 
 
 def _policy_lookup(policies: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -101,8 +95,7 @@ def access_model(a: Assessment, snap: Snapshot) -> pd.DataFrame:
     """principals -> permissions -> secret paths (+ environment; justification to be supplied)."""
     rules = snap.frame("policy_rule")
     b = bindings(snap)
-    cols = ["principal", "principal_kind", "principal_id", "via", "store", "source", "policy",
-            "policy_id", "path", "capabilities", "effect", "environment", "justification"]
+    cols = list(AccessRow.model_fields)
     if not len(rules):
         return pd.DataFrame(columns=cols)
     r = rules[["policy_id", "policy", "path", "capabilities", "effect", "principals"]]
@@ -119,19 +112,30 @@ def access_model(a: Assessment, snap: Snapshot) -> pd.DataFrame:
     if not len(m):
         return pd.DataFrame(columns=cols)
     m["environment"] = a.classifier.environment_of_paths(m["path"].astype(object)) if a.classifier else "unknown"
-    m["justification"] = None
+    m["justification"] = justifications(m, a.engagement.access_justifications)
     return m[cols].sort_values(["store", "principal", "policy", "path"]).reset_index(drop=True)
+
+
+def justifications(grants: pd.DataFrame, rules: list[Any]) -> pd.Series:
+    """Each grant's justification from the engagement (first rule whose policy, principal and
+    path globs all match), None where no rule matches: a grant nobody justified."""
+    out = pd.Series([None] * len(grants), index=grants.index, dtype=object)
+    for r in rules:
+        hit = out.isna()
+        for col, glob in (("policy", r.policy), ("principal", r.principal), ("path", r.path)):
+            hit &= grants[col].astype(str).str.match(glob_to_regex(glob)).fillna(False)
+        out[hit] = r.justification
+    return out
 
 
 def rotation_plan(a: Assessment) -> pd.DataFrame:
     """Next due date per item, from its type's rotation period (or TLS expiry) and its age."""
     it = a.items
     t = a.thresholds
-    cols = ["id", "table", "store", "name", "path", "environment", "secret_type", "lifecycle_class",
-            "owner", "last_rotated_at", "max_age_days", "next_due", "days_until_due", "status", "method"]
+    cols = list(RotationRow.model_fields)
     if not len(it):
         return pd.DataFrame(columns=cols)
-    it = it[~it["lifecycle_class"].eq("workload-identity")].copy()
+    it = it[~it["lifecycle_class"].eq("workload-identity") & it["item_class"].eq("secret")].copy()
     rd = t.rotation_days
     it["max_age_days"] = it["secret_type"].map(rd).fillna(rd.get("generic", 90)).astype(float)
     it.loc[it["table"].eq("key") & it["kind"].eq("transit"), "max_age_days"] = float(t.transit_rotation_days)
@@ -154,20 +158,50 @@ def rotation_plan(a: Assessment) -> pd.DataFrame:
     return it[cols].reset_index(drop=True)
 
 
+def _read_paths(items: pd.DataFrame, snap: Snapshot) -> pd.Series:
+    """The one request path that reads each item: a store secret's exact API path
+    (`checks.vault_reach.secret_api_paths`, from the mount its record carries), else its path."""
+    from checks.vault_reach import secret_api_paths
+
+    s = snap.frame("secret")
+    mount = items["id"].map(s.drop_duplicates("id").set_index("id")["mount"]) if len(s) else None
+    rows = pd.DataFrame({"kind": items["kind"], "name": items["name"], "path": items["path"],
+                         "mount": mount.where(items["table"].eq("secret"), None) if mount is not None else None},
+                        index=items.index)
+    return secret_api_paths(rows)
+
+
 def _readers_by_policy(am: pd.DataFrame, paths: pd.Series, stores: pd.Series) -> list[list[str]]:
-    """For each secret path, principals whose allow rules with read match it."""
+    """For each item's read path (`_read_paths`), principals whose policies let them read it.
+
+    A Vault principal is judged by the ACL of all its policies together (Vault priority,
+    deny overlays: `posture.model.acl`) on that exact path only, so a deny on
+    ``secret/data/prod/*`` is never undone by a ``secret/*`` rule matching some other
+    spelling of the path; an AWS principal by its allow statements with a read action
+    whose resource glob matches.
+    """
     out: list[set[str]] = [set() for _ in range(len(paths))]
     if not len(am):
         return [[] for _ in out]
-    read = am[am["effect"].eq("allow") & am["capabilities"].map(
-        lambda c: any(x in ("read", "*") or x.startswith(("secretsmanager:Get", "ssm:Get", "kms:Decrypt", "secretsmanager:*"))
-                      for x in c))]
     p = paths.fillna("").astype(str).reset_index(drop=True)
     st = stores.reset_index(drop=True)
-    kv2 = p.str.replace(r"^([^/]+/)", r"\1data/", regex=True)
+    vault = am["source"].eq("vault")
+    holders: dict[tuple[str, frozenset[Rule]], set[str]] = {}  # principals sharing one rule set
+    for (store, _), grp in am[vault].groupby(["store", "principal_id"]):
+        rules = frozenset(Rule.of(x, c) for x, c in zip(grp["path"], grp["capabilities"]))
+        holders.setdefault((store, rules), set()).update(grp["principal"])
+    api_paths = p.tolist()
+    for (store, rules), names in holders.items():
+        acl = ACL.from_rules(rules)
+        for i in np.flatnonzero(st.eq(store).to_numpy()):
+            if acl.allows(api_paths[i], "read"):
+                out[i].update(names)
+    read = am[~vault & am["effect"].eq("allow") & am["capabilities"].map(
+        lambda c: any(x == "*" or x.startswith(("secretsmanager:Get", "ssm:Get", "kms:Decrypt", "secretsmanager:*"))
+                      for x in c))]
     for (store, path), grp in read.groupby(["store", "path"]):
-        rx = _policy_regex(path) if not path.startswith("arn:") and path != "*" else glob_to_regex(path)
-        hit = (st == store) & (p.str.match(rx) | kv2.str.match(rx))
+        rx = glob_to_regex(path)
+        hit = (st == store) & p.str.match(rx)
         names = sorted(set(grp["principal"]))
         for i in np.flatnonzero(hit.to_numpy()):
             out[i].update(names)
@@ -175,13 +209,17 @@ def _readers_by_policy(am: pd.DataFrame, paths: pd.Series, stores: pd.Series) ->
 
 
 def leak_cards(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-    """Seed 001 emergency steps 1-6 made concrete per critical secret."""
+    """Seed 001 emergency steps 1-6 made concrete per critical secret (`LeakCard` rows).
+
+    An unknown owner or pager is null in the card (a reader needs no sentinel
+    to recognise); the steps spell it out for the person reading them at 3am.
+    """
     it = a.items
     if not len(it) or not it["critical"].any():
         return []
     crit = it[it["critical"].astype(bool)].reset_index(drop=True)
     am = access_model(a, snap) if am is None else am
-    can_read = _readers_by_policy(am, crit["path"], crit["store"])
+    can_read = _readers_by_policy(am, _read_paths(crit, snap), crit["store"])
     from checks.audit_checks import secret_access
     from checks.catalog import CheckContext
 
@@ -197,10 +235,9 @@ def leak_cards(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) ->
         readers = can_read[i]
         used_by = did_read.get(row["id"], [])
         tokens = sorted(set(t[t["display_name"].isin(readers + used_by)]["accessor_hash"])) if len(t) else []
-        has_pager = isinstance(row["pager"], str) and bool(row["pager"])
-        pager = row["pager"] if has_pager else "UNKNOWN - nobody is paged (add a pager to the owner rule)"
-        owner = row["owner"] if isinstance(row["owner"], str) else "UNOWNED"
-        notify = [x for x in (owner, pager if has_pager else None, "security team",
+        pager = row["pager"] if isinstance(row["pager"], str) and row["pager"] else None
+        owner = row["owner"] if isinstance(row["owner"], str) else None
+        notify = [x for x in (owner or UNOWNED, pager, "security team",
                               "compliance" if row["data_class"] == "regulated" else None) if x]
         cards.append({
             "id": row["id"], "name": row["name"], "store": row["store"], "source": row["source"],
@@ -217,56 +254,69 @@ def leak_cards(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) ->
                 f"{len(set(readers) | set(used_by))} principal(s) that can or did read it.",
                 "4. Audit blast radius: query the audit logs for reads of this path in the exposure "
                 f"window (readers seen: {', '.join(used_by[:5]) or 'none in the logs'}).",
-                f"5. Notify: page {pager}; inform {', '.join(notify)}.",
+                f"5. Notify: page {pager or NOBODY_PAGED}; inform {', '.join(notify)}.",
                 "6. Post-mortem: root cause, control changes, update this card.",
             ],
             "target_minutes": a.thresholds.time_to_revoke_minutes,
         })
-    return [_plain(c) for c in cards]
+    return [LeakCard.model_validate(_plain(c)).model_dump(mode="json") for c in cards]
 
 
 def cross_env(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Policies and principals whose allowed paths span prod and non-prod (or all, via wildcards)."""
-    am = access_model(a, snap) if am is None else am
+    """Policies and principals whose grants reach secrets of two or more environments.
+
+    Vault: the judgement of VLT008 (`checks.vault_reach.EnvironmentReach`), on the merged
+    ACL of one policy, or of all a principal's policies together (a deny in one of them
+    overlays the others' grants). AWS: per allow statement, the environment its resource
+    names, every one (``*``) for a wildcard resource. ``am`` is accepted for symmetry with
+    the other views and not needed here.
+    """
     rules = snap.frame("policy_rule")
-    cols = ["kind", "id", "name", "store", "environments", "prod_paths", "nonprod_paths"]
+    cols = list(CrossEnvRow.model_fields)
     if not len(rules):
         return pd.DataFrame(columns=cols)
     from checks.catalog import CheckContext
-    from checks.vault_checks import policy_environments
+    from checks.engine import _without_configuration
+    from checks.vault_reach import EnvironmentReach
 
-    ctx = CheckContext(frames=snap.frame, thresholds=a.thresholds, as_of=a.as_of, items=a.items,
+    frames, items = _without_configuration(snap.frame, a.items)
+    ctx = CheckContext(frames=frames, thresholds=a.thresholds, as_of=a.as_of, items=items,
                        classify_paths=a.classifier.environment_of_paths if a.classifier else None)
-    allow = rules[rules["effect"].eq("allow")]
-    allow = allow.assign(env=policy_environments(ctx, allow)).dropna(subset=["env"])
+    vault = rules[rules["source"].eq("vault")]
+    reach = EnvironmentReach(ctx, vault)
+    aws = _aws_rule_environments(ctx, rules[~rules["source"].eq("vault") & rules["effect"].eq("allow")])
     out = []
+    cache: dict[tuple[str, frozenset[str]], dict[str, list[str]]] = {}
 
-    def spans(envs: set[str]) -> bool:
-        return "*" in envs or ("prod" in envs and len(envs - {"prod"}) > 0)
+    def found_for(store: str, policy_ids: frozenset[str]) -> dict[str, list[str]]:
+        if (store, policy_ids) not in cache:
+            found = reach.reach(store, vault[vault["policy_id"].isin(policy_ids)])
+            for env, path in zip(*(aws[aws["policy_id"].isin(policy_ids)][c] for c in ("env", "path"))):
+                found.setdefault(env, []).append(path)
+            cache[(store, policy_ids)] = found
+        return cache[(store, policy_ids)]
 
-    for (pid, name, store), g in allow.groupby(["policy_id", "policy", "store"]):
-        envs = set(g["env"])
-        if spans(envs):
-            out.append({"kind": "policy", "id": pid, "name": name, "store": store,
-                        "environments": sorted(envs),
-                        "prod_paths": sorted(g[g["env"].isin(["prod", "*"])]["path"])[:20],
-                        "nonprod_paths": sorted(g[~g["env"].isin(["prod"])]["path"])[:20]})
+    def add(kind: str, rid: str, name: str, store: str, found: dict[str, list[str]]) -> None:
+        if len(found) >= 2 or "*" in found:
+            out.append({"kind": kind, "id": rid, "name": name, "store": store, "environments": sorted(found),
+                        "prod_paths": sorted({p for e in ("prod", "*") for p in found.get(e, [])})[:20],
+                        "nonprod_paths": sorted({p for e, ps in found.items() if e != "prod" for p in ps})[:20]})
+
+    for (pid, name, store), _ in rules.groupby(["policy_id", "policy", "store"]):
+        add("policy", pid, name, store, found_for(store, frozenset([pid])))
     b = bindings(snap)
-    if len(b):
-        env_of = allow.groupby("policy_id")["env"].agg(set)
-        paths_of = allow.groupby("policy_id").apply(lambda g: list(zip(g["env"], g["path"])), include_groups=False)
-        for (pid, name, store), g in b.groupby(["principal_id", "principal", "store"]):
-            envs: set[str] = set()
-            pairs: list[tuple[str, str]] = []
-            for pol in g["policy_id"]:
-                envs |= env_of.get(pol, set())
-                pairs += paths_of.get(pol, [])
-            if spans(envs) and len(set(g["policy_id"])) > 0:
-                out.append({"kind": "principal", "id": pid, "name": name, "store": store,
-                            "environments": sorted(envs),
-                            "prod_paths": sorted({p for e, p in pairs if e in ("prod", "*")})[:20],
-                            "nonprod_paths": sorted({p for e, p in pairs if e != "prod"})[:20]})
+    for (pid, name, store), g in b.groupby(["principal_id", "principal", "store"]) if len(b) else ():
+        add("principal", pid, name, store, found_for(store, frozenset(g["policy_id"])))
     return pd.DataFrame(out, columns=cols)
+
+
+def _aws_rule_environments(ctx: Any, allow: pd.DataFrame) -> pd.DataFrame:
+    """AWS allow statements with the environment their resource names (``*`` for a wildcard
+    resource naming none; other statements naming none are dropped)."""
+    env = ctx.env_of(allow["path"].astype(object)).astype(object)
+    wild = allow["wildcard"].astype(bool) | allow["wildcard_all"].astype(bool)
+    env = env.where(env.ne("unknown"), np.where(wild, "*", None))
+    return allow.assign(env=env).dropna(subset=["env"])
 
 
 def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Audit-log collector: who accessed what, from where, and what looks wrong.
+"""Audit-log collector: who accessed what, from where, when and how.
 
 Reads, offline, the audit logs an engagement lists for a store:
 
@@ -7,14 +7,22 @@ Reads, offline, the audit logs an engagement lists for a store:
 - ``AwsStore.cloudtrail_logs``: CloudTrail log files (paths, globs, folders,
   or ``s3://bucket/prefix`` read through the read-only guard).
 
-It writes ``access_event`` rows (identity x path x operation x source x day),
-``audit_signal`` rows (the anomaly signals of seed 001, drift, least-privilege
-usage and the stage-5 metrics; meanings in `posture.model.vocabulary.AUDIT_SIGNALS`)
-and one ``audit_log`` row per input with its line/malformed counts.
+It writes facts and measures only, never a judgement: ``access_event`` rows
+(identity x path x operation x source x day), ``access_hour`` (human requests
+per UTC hour), ``login_hour`` (login successes and failures per source x user
+x hour), ``token_issue`` (credentials issued per day with their TTL),
+``audit_signal`` rows for what the log shows as such (denials, root use, drift,
+stale version reads, revocations, least-privilege usage, the stage-5 metrics;
+meanings in `posture.model.vocabulary.AUDIT_SIGNALS`) and one ``audit_log`` row
+per input with its line/malformed counts. The engagement's thresholds (volume
+spike factor, failed-login burst, business hours, long-TTL hours) are applied by
+the AUD checks at assess time, so a changed threshold re-judges the same snapshot.
 
 Parsing streams line by line (bounded memory, progress by bytes); a malformed
 line is counted, never fatal; an input that cannot be read is a coverage gap.
-HMAC'd values stay HMAC'd and no request or response data value is kept.
+HMAC'd values stay HMAC'd and no request or response data value is kept; a
+raw (``log_raw``) log's credentials are keyed with the engagement's fingerprint
+on read (`collectors.audit_parse.Accumulator.keyed`).
 Two audit devices of one server log the same requests under different HMAC
 keys: a file whose first request ids were already seen is recorded as
 ``duplicate_of`` and not counted twice.
@@ -44,10 +52,17 @@ from collectors.audit_parse import (
 )
 from collectors.base import CollectContext
 from posture.model.engagement import AwsStore, VaultStore
-from posture.model.records import AccessEvent, AuditLog, AuditSignal
+from posture.model.records import (
+    AccessEvent,
+    AccessHour,
+    AuditLog,
+    AuditSignal,
+    LoginHour,
+    TokenIssue,
+)
 from posture.model.snapshot import records_frame
 
-AUDIT_TABLES = ["access_event", "audit_signal", "audit_log"]
+AUDIT_TABLES = ["access_event", "access_hour", "login_hour", "token_issue", "audit_signal", "audit_log"]
 LOG_SUFFIXES = (".log", ".json", ".jsonl", ".gz")
 S3_READ_OPERATIONS = frozenset({"ListObjectsV2", "GetObject"})
 
@@ -69,7 +84,7 @@ class AuditLogS3Guard:
     """
 
     def __init__(self) -> None:
-        from collectors.aws_guard import ReadOnlyGuard
+        from collectors.aws.guard import ReadOnlyGuard
 
         self.inner = ReadOnlyGuard()
         self.issued: list[str] = []
@@ -86,35 +101,18 @@ class AuditLogS3Guard:
 
 
 class AuditCollector:
-    """Parse a store's audit logs into access events, signals and log counts.
-
-    Thresholds come from the engagement (``volume_spike_factor``,
-    ``long_ttl_token_hours``, ``business_hours`` with ``business_timezone``,
-    ``failed_login_burst``). Analysis knobs without an engagement field can be
-    set through ``ctx.options["audit"]``: ``learn_days`` (7, new-source
-    learning period per principal), ``spike_window_days`` (14) and
-    ``spike_min_count`` (10) for volume spikes, ``rotation_window_hours`` (1)
-    for the failed-auth metric, ``weekends`` (True: weekend work is off-hours).
-    """
+    """Parse a store's audit logs into access events, measures, fact signals and log counts."""
 
     source: ClassVar[str] = "audit"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "2.0.0"  # 2: measures (access_hour, login_hour, token_issue), no judgement
 
     def __init__(self, store: VaultStore | AwsStore, ctx: CollectContext) -> None:
         self.store = store
         self.ctx = ctx
         self.kind = "vault_file" if isinstance(store, VaultStore) else "cloudtrail"
         self.patterns = list(getattr(store, "audit_logs", None) or getattr(store, "cloudtrail_logs", None) or [])
-        t = ctx.engagement.thresholds
-        self.thresholds = t
-        self.acc = Accumulator(long_ttl_seconds=int(t.long_ttl_token_hours) * 3600)
+        self.acc = Accumulator(fingerprint=ctx.fingerprint)
         self.s3_guard: AuditLogS3Guard | None = None
-        opts = ctx.options.get("audit", {}) if isinstance(ctx.options.get("audit"), dict) else {}
-        self.learn_days = int(opts.get("learn_days", 7))
-        self.spike_window = int(opts.get("spike_window_days", 14))
-        self.spike_min_count = int(opts.get("spike_min_count", 10))
-        self.rotation_window_hours = int(opts.get("rotation_window_hours", 1))
-        self.weekends_off_hours = bool(opts.get("weekends", True))
 
     # -- inputs -------------------------------------------------------------------
 
@@ -254,6 +252,7 @@ class AuditCollector:
             if ids and all(i in seen_ids for i in ids):
                 duplicate_of = seen_ids[ids[0]]
             stats = FileStats()
+            unhashed_before = self.acc.unhashed
             if duplicate_of is None:
                 for i in ids:
                     seen_ids.setdefault(i, item.name)
@@ -272,6 +271,7 @@ class AuditCollector:
                     events=stats.events if duplicate_of is None else None,
                     skipped=stats.skipped if duplicate_of is None else None,
                     malformed_lines=stats.malformed_lines, duplicate_of=duplicate_of,
+                    unhashed_credentials=self.acc.unhashed - unhashed_before if duplicate_of is None else None,
                 )
             )
         for log in logs:
@@ -338,13 +338,33 @@ class AuditCollector:
             )
         return rows
 
+    def measure_rows(self) -> list[AccessHour | LoginHour | TokenIssue]:
+        """The per-hour and per-day measures the AUD checks judge at assess time."""
+        store, acc = self.store.name, self.acc
+        base = {"store": store, "source": "audit"}
+        out: list[AccessHour | LoginHour | TokenIssue] = []
+        for (principal, method, path, op, remote, hour), count in acc.human_hours.items():
+            out.append(AccessHour(
+                id=f"{store}:{principal}:{op}:{path}:{remote}:{hour}", principal=principal, auth_method=method,
+                path=path, operation=op, remote_addr=None if remote == "-" else remote,
+                hour=_dt(f"{hour}:00:00"), count=count, **base))
+        for (remote, mount, user, hour), (ok, failed) in acc.logins.items():
+            out.append(LoginHour(
+                id=f"{store}:{remote}:{mount}:{user}:{hour}", remote_addr=None if remote == "-" else remote,
+                mount=mount, user=user, hour=_dt(f"{hour}:00:00"), succeeded=ok, failed=failed, **base))
+        for key, (n, first, last, accessors) in acc.tokens.items():
+            principal, remote, path, name, ttl, forever, policies, day = key
+            out.append(TokenIssue(
+                id=f"{store}:{principal}:{path}:{remote}:{name or '-'}:{ttl or '-'}:{forever}:"
+                   f"{','.join(policies)}:{day}",
+                principal=principal, remote_addr=None if remote == "-" else remote, path=path,
+                display_name=name, ttl_seconds=ttl, non_expiring=forever, policies=list(policies),
+                day=_dt(f"{day}T00:00:00"), count=n, first_at=_dt(first), last_at=_dt(last),
+                accessor_hmacs=accessors, **base))
+        return out
+
     def _frames(self) -> dict[str, pd.DataFrame]:
         acc = self.acc
-        human = pd.DataFrame(
-            [(*k[:4], None if k[4] == "-" else k[4], k[5], v) for k, v in acc.human_hours.items()],
-            columns=["principal", "method", "path", "operation", "remote_addr", "hour", "count"],
-        )
-        human["hour"] = pd.to_datetime(human["hour"] + ":00:00", utc=True, format="ISO8601")
         logins = pd.DataFrame(
             [(*k[:3], k[3], v[0], v[1]) for k, v in acc.logins.items()],
             columns=["remote_addr", "mount", "user", "hour", "ok", "failed"],
@@ -359,6 +379,10 @@ class AuditCollector:
             columns=["principal", "path", "count", "first_at", "last_at", "version_read",
                      "current_version", "rotated_at", "remote_addr"],
         )
+        version_reads = pd.DataFrame(
+            [(*k, *v) for k, v in acc.version_reads.items()],
+            columns=["principal", "path", "version", "count", "first_at", "last_at", "remote_addr"],
+        )
         usage = pd.DataFrame(
             [(*k, v) for k, v in acc.usage.items()], columns=["policy", "path", "operation", "count"]
         )
@@ -368,39 +392,29 @@ class AuditCollector:
         changes["at"] = pd.to_datetime(changes["at"], utc=True, format="ISO8601")
         rotations = pd.DataFrame(acc.rotations, columns=["at", "path", "principal", "version"])
         rotations["at"] = pd.to_datetime(rotations["at"], utc=True, format="ISO8601")
-        tokens = pd.DataFrame(
-            acc.tokens,
-            columns=["at", "principal", "remote", "path", "ttl_seconds", "non_expiring", "policies",
-                     "display_name", "accessor"],
-        )
         revs = pd.DataFrame(
             acc.revocations,
             columns=["at", "credential", "kind", "principal", "remote", "last_use_before_at",
                      "attempts_after", "last_attempt_at", "successes_after", "last_success_after_at"],
         )
-        return dict(human=human, logins=logins, root=root, stale=stale, usage=usage,
-                    changes=changes, rotations=rotations, tokens=tokens, revocations=revs)
+        return dict(logins=logins, root=root, stale=stale, version_reads=version_reads, usage=usage,
+                    changes=changes, rotations=rotations, revocations=revs)
 
     def signals(self, access: pd.DataFrame) -> pd.DataFrame:
-        """Every signal and metric of this store's logs, as one frame (`SIGNAL_COLUMNS`)."""
-        t = self.thresholds
+        """The fact signals and metrics of this store's logs, as one frame (`SIGNAL_COLUMNS`).
+
+        No threshold here: the judged anomalies are the AUD checks' (`checks.audit_signals`).
+        """
         f = self._frames()
         parts = [
-            aa.new_source_ips(access, self.learn_days),
-            aa.volume_spikes(access, t.volume_spike_factor, self.spike_window, 3, self.spike_min_count),
-            aa.off_hours(
-                f["human"], self.ctx.engagement.business_timezone, tuple(t.business_hours),
-                self.weekends_off_hours,
-            ),
             aa.denied_requests(access),
-            aa.failed_login_bursts(f["logins"], t.failed_login_burst),
             aa.root_token_use(f["root"]),
-            aa.long_ttl_tokens(f["tokens"], t.long_ttl_token_hours),
             aa.drift(f["changes"]),
             aa.stale_version_reads(f["stale"]),
+            aa.kv_version_reads(f["version_reads"]),
             aa.revocations(f["revocations"]),
             aa.vault_policy_usage(f["usage"]) if self.kind == "vault_file" else aa.aws_principal_usage(access),
-            aa.failed_auth_around_rotations(f["logins"], f["rotations"], self.rotation_window_hours),
+            aa.failed_auth_around_rotations(f["logins"], f["rotations"]),
             aa.fetch_error_rate(access),
         ]
         parts = [p for p in parts if not p.empty]
@@ -411,23 +425,22 @@ class AuditCollector:
         sink = self.ctx.sink
         for r in rows:
             sink.add(AccessEvent.model_validate(r))
+        for m in self.measure_rows():
+            sink.add(m)
         access = records_frame("access_event", rows)
         signals = self.signals(access)
-        used: dict[str, int] = {}
-        for r in signals.itertuples(index=False):
+        ats = [r.at if isinstance(r.at, datetime) else None for r in signals.itertuples(index=False)]
+        remotes = [None if r in (None, "-") else r for r in signals["remote_addr"]]
+        ids = AuditSignal.unique_ids(
+            self.store.name, zip(signals["signal"], signals["principal"], signals["path"], remotes, ats))
+        for r, id_, at, remote in zip(signals.itertuples(index=False), ids, ats, remotes):
             detail = dict(r.detail) if isinstance(r.detail, dict) else {}
             if self.acc.dropped and r.signal.startswith("metric:"):
                 detail["events_dropped_over_cap"] = self.acc.dropped
-            at = r.at if isinstance(r.at, datetime) else None
-            remote = None if r.remote_addr in (None, "-") else r.remote_addr
-            base = f"{self.store.name}:{r.signal}:{r.principal or '-'}:{r.path or '-'}:{remote or '-'}:{at.isoformat() if at else '-'}"
-            n = used.get(base, 0)
-            used[base] = n + 1
             sink.add(
                 AuditSignal(
-                    id=base if n == 0 else f"{base}#{n}", store=self.store.name, source="audit",
-                    signal=r.signal, principal=r.principal, path=r.path,
-                    remote_addr=remote, at=at,
+                    id=id_, store=self.store.name, source="audit", signal=r.signal, principal=r.principal,
+                    path=r.path, remote_addr=remote, at=at,
                     count=None if pd.isna(r.count) else int(r.count), detail=_jsonable(detail),
                 )
             )

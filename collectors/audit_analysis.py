@@ -1,8 +1,11 @@
 """Audit-log analysis: pure, vectorised functions over access and signal frames.
 
-The audit collector calls these on what it parsed; the audit-activity
-notebook and the checks call them on the snapshot's ``access_event`` and
-``audit_signal`` frames (`posture.model.snapshot.Snapshot.frame`). No I/O here.
+The audit collector calls these on what it parsed to write its fact signals
+(denials, root use, drift, stale version reads, revocations, policy usage, the
+stage-5 metrics); the reporting layer calls the inventory joins on the
+snapshot's ``access_event`` and ``audit_signal`` frames
+(`posture.model.snapshot.Snapshot.frame`). No I/O here, and no threshold: the
+anomalies that need one are judged at assess time (`checks.audit_signals`).
 
 Every signal the collector writes is one `posture.model.records.AuditSignal` row;
 `AUDIT_SIGNALS` documents what each ``signal`` value means, so a check can turn it
@@ -16,17 +19,18 @@ name of the resource). `last_access` and `orphaned_secrets` do that join.
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from posture.model.acl import ACL, LISTING_CAPABILITIES, parse_pattern
+from posture.model.records import SIGNAL_COLUMNS
 from posture.model.vocabulary import AUDIT_SIGNALS
 
-
-SIGNAL_COLUMNS = ["signal", "principal", "path", "remote_addr", "at", "count", "detail"]
+#: The failed-auth metric compares logins within this many hours of a rotation with the rest.
+ROTATION_WINDOW_HOURS = 1
 CAPABILITY_OF_OPERATION = {
     "read": "read", "list": "list", "create": "create", "update": "update",
     "delete": "delete", "patch": "patch",
@@ -42,7 +46,7 @@ def empty_signals() -> pd.DataFrame:
 def _signals(rows: list[dict[str, Any]]) -> pd.DataFrame:
     if not rows:
         return empty_signals()
-    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+    return pd.DataFrame(rows, columns=list(SIGNAL_COLUMNS))
 
 
 def _ts(value: Any) -> datetime | None:
@@ -86,159 +90,25 @@ def vault_secret_path(path: str, kv_mounts: set[str] | None = None) -> str | Non
     return path
 
 
-def cidr_of(addr: str) -> str | None:
-    """/24 for IPv4, /64 for IPv6, None when ``addr`` is not an IP (e.g. a service name)."""
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return None
-    prefix = 24 if ip.version == 4 else 64
-    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
-
-
 # --- Access-based signals ----------------------------------------------------------
 
 
-def new_source_ips(access: pd.DataFrame, learn_days: int = 7) -> pd.DataFrame:
-    """`new_source_ip` signals from an ``access_event`` frame (see `AUDIT_SIGNALS`)."""
-    if access.empty:
-        return empty_signals()
-    a = access[access["remote_addr"].notna()]
-    ips = pd.Series(a["remote_addr"].unique())
-    cidrs = dict(zip(ips, ips.map(cidr_of)))
-    a = a.assign(cidr=a["remote_addr"].map(cidrs))
-    a = a[a["cidr"].notna()]
-    if a.empty:
-        return empty_signals()
-    per = (
-        a.groupby(["principal", "remote_addr"], sort=False)
-        .agg(first_at=("first_at", "min"), count=("count", "sum"), cidr=("cidr", "first"))
-        .reset_index()
-    )
-    start = per.groupby("principal")["first_at"].transform("min")
-    per["learn_end"] = start + pd.Timedelta(days=learn_days)
-    known = per[per["first_at"] < per["learn_end"]]
-    new = per[per["first_at"] >= per["learn_end"]]
-    if new.empty:
-        return empty_signals()
-    known_cidrs = set(zip(known["principal"], known["cidr"]))
-    known_ips = known.groupby("principal")["remote_addr"].nunique()
-    rows = []
-    for r in new.itertuples(index=False):
-        rows.append(
-            {
-                "signal": "new_source_ip", "principal": r.principal, "path": None,
-                "remote_addr": r.remote_addr, "at": _ts(r.first_at), "count": int(r.count),
-                "detail": {
-                    "cidr": r.cidr, "new_cidr": (r.principal, r.cidr) not in known_cidrs,
-                    "known_ips": int(known_ips.get(r.principal, 0)), "learn_days": learn_days,
-                    "learn_end": _iso(r.learn_end),
-                },
-            }
-        )
-    return _signals(rows)
-
-
-def daily_path_volume(
-    access: pd.DataFrame, window: int = 14, min_history: int = 3
-) -> pd.DataFrame:
-    """Per path and day: requests, baseline (mean of the previous ``window`` days) and ratio.
-
-    Days without requests count as zero from the path's first day to the last
-    day of the log; there is no baseline before ``min_history`` days of history.
-    """
-    cols = ["path", "day", "count", "baseline", "ratio"]
-    if access.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    daily = access.groupby(["path", "day"])["count"].sum()
-    pv = daily.unstack("day", fill_value=0).astype(float)
-    days = pd.date_range(pv.columns.min(), pv.columns.max(), freq="D")
-    pv = pv.reindex(columns=days, fill_value=0.0)
-    first = daily.reset_index().groupby("path")["day"].min()
-    before_first = pd.DataFrame(
-        np.asarray(days)[None, :] < first.reindex(pv.index).to_numpy()[:, None],
-        index=pv.index, columns=days,
-    )
-    pv = pv.mask(before_first)
-    base = pv.T.shift(1).rolling(window, min_periods=min_history).mean().T
-    out = pd.DataFrame({"count": pv.stack(), "baseline": base.stack(future_stack=True)}).reset_index()
-    out.columns = ["path", "day", "count", "baseline"]
-    out["ratio"] = out["count"] / out["baseline"].clip(lower=1.0)
-    return out
-
-
-def volume_spikes(
-    access: pd.DataFrame, factor: float = 3.0, window: int = 14, min_history: int = 3,
-    min_count: int = 10,
-) -> pd.DataFrame:
-    """`volume_spike` signals (see `AUDIT_SIGNALS`)."""
-    vol = daily_path_volume(access, window, min_history)
-    if vol.empty:
-        return empty_signals()
-    hit = vol[(vol["baseline"].notna()) & (vol["count"] >= min_count) & (vol["ratio"] > factor)]
-    if hit.empty:
-        return empty_signals()
-    top = (
-        access.groupby(["path", "day", "principal"])["count"].sum().reset_index()
-        .sort_values("count", ascending=False)
-    )
-    rows = []
-    for r in hit.itertuples(index=False):
-        who = top[(top["path"] == r.path) & (top["day"] == r.day)].head(5)
-        rows.append(
-            {
-                "signal": "volume_spike", "principal": who["principal"].iloc[0] if len(who) else None,
-                "path": r.path, "remote_addr": None, "at": _ts(r.day), "count": int(r.count),
-                "detail": {
-                    "baseline": round(float(r.baseline), 2), "ratio": round(float(r.ratio), 2),
-                    "factor": factor, "window_days": window,
-                    "top_principals": {p: int(c) for p, c in zip(who["principal"], who["count"])},
-                },
-            }
-        )
-    return _signals(rows)
-
-
-def off_hours(
-    human_hours: pd.DataFrame, timezone: str = "UTC", business_hours: tuple[int, int] = (7, 20),
-    weekends: bool = True,
-) -> pd.DataFrame:
-    """`off_hours_human` signals from per-hour human access (columns principal, method,
-    path, operation, remote_addr, hour, count)."""
-    if human_hours.empty:
-        return empty_signals()
-    local = human_hours["hour"].dt.tz_convert(timezone)
-    h = local.dt.hour
-    off = (h < business_hours[0]) | (h >= business_hours[1])
-    if weekends:
-        off |= local.dt.day_of_week >= 5
-    x = human_hours[off].assign(local_day=local[off].dt.strftime("%Y-%m-%d"), local_hour=h[off])
-    if x.empty:
-        return empty_signals()
-    rows = []
-    for (principal, day), g in x.groupby(["principal", "local_day"], sort=True):
-        paths = g.groupby("path")["count"].sum().sort_values(ascending=False)
-        rows.append(
-            {
-                "signal": "off_hours_human", "principal": principal, "path": paths.index[0],
-                "remote_addr": g["remote_addr"].iloc[0], "at": _ts(g["hour"].min()),
-                "count": int(g["count"].sum()),
-                "detail": {
-                    "local_day": day, "timezone": timezone, "business_hours": list(business_hours),
-                    "local_hours": sorted({int(v) for v in g["local_hour"]}),
-                    "methods": sorted(set(g["method"])), "paths": {p: int(c) for p, c in paths.head(10).items()},
-                    "remote_addrs": sorted(set(g["remote_addr"]))[:10],
-                },
-            }
-        )
-    return _signals(rows)
+#: Login endpoints (``auth/<mount>/login``, ``auth/<mount>/login/<user>``): a refusal there is a failed login.
+LOGIN_PATH = r"^auth/.+/login(?:/|$)"
 
 
 def denied_requests(access: pd.DataFrame) -> pd.DataFrame:
-    """`denied` signals: one per principal x path with any denied request."""
+    """`denied` signals: one per principal x path with a request refused by policy.
+
+    General class: a denial is a policy decision about an authenticated caller.
+    A refused login (a login path, or a request carrying no client token, auth
+    method ``none``) is a failed login, judged by the failed-login burst
+    (`failed_logins`), never a policy denial.
+    """
     if access.empty:
         return empty_signals()
-    d = access[access["denied"] > 0]
+    login = access["path"].astype(str).str.match(LOGIN_PATH) | access["auth_method"].eq("none")
+    d = access[(access["denied"] > 0) & ~login]
     if d.empty:
         return empty_signals()
     rows = []
@@ -258,32 +128,6 @@ def denied_requests(access: pd.DataFrame) -> pd.DataFrame:
     return _signals(rows)
 
 
-def failed_login_bursts(logins: pd.DataFrame, burst: int = 5) -> pd.DataFrame:
-    """`failed_logins` signals from hourly login attempts (remote_addr, mount, user, hour, ok, failed)."""
-    if logins.empty:
-        return empty_signals()
-    g = logins.groupby(["remote_addr", "hour"])
-    agg = g.agg(failed=("failed", "sum"), ok=("ok", "sum")).reset_index()
-    hits = agg[agg["failed"] >= burst]
-    rows = []
-    for r in hits.itertuples(index=False):
-        part = logins[(logins["remote_addr"] == r.remote_addr) & (logins["hour"] == r.hour)]
-        users = part.groupby("user")["failed"].sum().sort_values(ascending=False)
-        mounts = sorted(set(part["mount"]))
-        rows.append(
-            {
-                "signal": "failed_logins", "principal": users.index[0] if len(users) else None,
-                "path": f"auth/{mounts[0]}/login" if len(mounts) == 1 else "auth/*/login",
-                "remote_addr": r.remote_addr, "at": _ts(r.hour), "count": int(r.failed),
-                "detail": {
-                    "threshold": burst, "users": {u: int(c) for u, c in users.head(20).items()},
-                    "mounts": mounts, "succeeded_same_hour": int(r.ok),
-                },
-            }
-        )
-    return _signals(rows)
-
-
 # --- Event-list signals ------------------------------------------------------------
 
 
@@ -297,25 +141,6 @@ def root_token_use(root: pd.DataFrame) -> pd.DataFrame:
         }
         for r in root.itertuples(index=False)
     ]
-    return _signals(rows)
-
-
-def long_ttl_tokens(tokens: pd.DataFrame, long_ttl_hours: int) -> pd.DataFrame:
-    """`long_ttl_token` signals (the parser keeps only tokens above the threshold)."""
-    rows = []
-    for r in tokens.itertuples(index=False):
-        rows.append(
-            {
-                "signal": "long_ttl_token", "principal": r.principal, "path": r.path,
-                "remote_addr": r.remote, "at": _ts(r.at), "count": 1,
-                "detail": {
-                    "ttl_hours": round(r.ttl_seconds / 3600, 2) if r.ttl_seconds else None,
-                    "non_expiring": bool(r.non_expiring), "threshold_hours": long_ttl_hours,
-                    "policies": list(r.policies), "token_display_name": r.display_name,
-                    "accessor_hmac": r.accessor,
-                },
-            }
-        )
     return _signals(rows)
 
 
@@ -354,6 +179,33 @@ def stale_version_reads(stale: pd.DataFrame) -> pd.DataFrame:
         }
         for r in stale.itertuples(index=False)
     ]
+    return _signals(rows)
+
+
+def kv_version_reads(reads: pd.DataFrame) -> pd.DataFrame:
+    """`kv_version_read` facts: per principal x KV v2 path, the versions read, how often, and when last.
+
+    The log alone knows only the versions it shows; whether a read version is
+    older than the current one is judged at assess time against the KV metadata
+    (`checks.audit_signals.stale_against_metadata`).
+    """
+    if reads.empty:
+        return empty_signals()
+    rows = []
+    for (principal, path), g in reads.groupby(["principal", "path"], sort=True):
+        rows.append(
+            {
+                "signal": "kv_version_read", "principal": principal, "path": path,
+                "remote_addr": g["remote_addr"].iloc[0], "at": _ts(g["first_at"].min()),
+                "count": int(g["count"].sum()),
+                "detail": {
+                    "versions": {str(int(v)): int(c) for v, c in zip(g["version"], g["count"])},
+                    "last_read_at": {str(int(v)): _iso(t) for v, t in zip(g["version"], g["last_at"])},
+                    "oldest_version": int(g["version"].min()), "newest_version": int(g["version"].max()),
+                    "last_at": _iso(g["last_at"].max()),
+                },
+            }
+        )
     return _signals(rows)
 
 
@@ -442,25 +294,25 @@ def aws_principal_usage(access: pd.DataFrame) -> pd.DataFrame:
     return _signals(rows)
 
 
-def vault_path_matches(pattern: str, path: str) -> bool:
-    """Vault ACL path semantics: ``+`` is one segment, a trailing ``*`` is a prefix glob."""
-    pp, ps = pattern.split("/"), path.split("/")
-    glob = pattern.endswith("*")
-    if glob:
-        pp[-1] = pp[-1][:-1]
-    if not glob and len(pp) != len(ps):
-        return False
-    if glob and len(ps) < len(pp):
-        return False
-    for i, seg in enumerate(pp):
-        last = i == len(pp) - 1
-        if seg == "+":
-            continue
-        if last and glob:
-            return ps[i].startswith(seg) if i < len(ps) else seg == ""
-        if ps[i] != seg:
-            return False
-    return True
+def _used_by_deciding_rule(
+    used_by_policy: dict[str, list[dict[str, Any]]], policy_rules: pd.DataFrame
+) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Used paths per (store, policy, rule path) of the rule that granted them.
+
+    The audit log names the granting policy; within it, the rule that decided is the one the
+    ACL evaluator picks (Vault priority), so a broad rule shadowed by a narrower one is not
+    credited with the narrower one's traffic.
+    """
+    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    vault = policy_rules[policy_rules["source"].eq("vault") & policy_rules["policy"].isin(used_by_policy)]
+    for (store, policy), rules in vault.groupby(["store", "policy"], sort=False):
+        acl = ACL.from_records(rules.itertuples(index=False))
+        for u in used_by_policy[policy]:
+            listing = not LISTING_CAPABILITIES.isdisjoint(u["capabilities"])
+            rule = acl.deciding_rule(u["path"], listing=listing)
+            if rule is not None:
+                out.setdefault((store, policy, rule), []).append(u)
+    return out
 
 
 def least_privilege(signals: pd.DataFrame, policy_rules: pd.DataFrame) -> pd.DataFrame:
@@ -480,12 +332,14 @@ def least_privilege(signals: pd.DataFrame, policy_rules: pd.DataFrame) -> pd.Dat
     for d in usage.get("detail", pd.Series(dtype=object)):
         if isinstance(d, dict) and d.get("kind") == "vault_acl":
             used_by_policy.setdefault(d["policy"], []).extend(d.get("used") or [])
+    decided = _used_by_deciding_rule(used_by_policy, policy_rules)
     rows = []
     for r in policy_rules.itertuples(index=False):
         if getattr(r, "effect", "allow") == "deny":
             continue
         granted = sorted(set(r.capabilities or []))
-        used_entries = [u for u in used_by_policy.get(r.policy, []) if vault_path_matches(r.path, u["path"])]
+        vault_rule = r.source == "vault"
+        used_entries = decided.get((r.store, r.policy, parse_pattern(r.path).path), []) if vault_rule else []
         used = sorted({c for u in used_entries for c in u["capabilities"]})
         n = sum(int(u["count"]) for u in used_entries)
         real = [c for c in granted if c not in ("deny", "sudo")]
@@ -498,7 +352,7 @@ def least_privilege(signals: pd.DataFrame, policy_rules: pd.DataFrame) -> pd.Dat
             suggestion = f"narrow {r.path!r} to {used} (unused: {unused})"
         else:
             suggestion = "keep: every granted capability was used"
-        if used_entries and ("*" in r.path or "+" in r.path):
+        if used_entries and parse_pattern(r.path).is_wildcard:
             distinct = sorted({u["path"] for u in used_entries})
             if len(distinct) <= 5:
                 suggestion += f"; wildcard used only for {distinct}"
@@ -516,7 +370,7 @@ def least_privilege(signals: pd.DataFrame, policy_rules: pd.DataFrame) -> pd.Dat
 
 
 def failed_auth_around_rotations(
-    logins: pd.DataFrame, rotations: pd.DataFrame, window_hours: int = 1
+    logins: pd.DataFrame, rotations: pd.DataFrame, window_hours: int = ROTATION_WINDOW_HOURS
 ) -> pd.DataFrame:
     """`metric:failed_auth_rate_around_rotation` (one row; empty when nothing to measure)."""
     if logins.empty:

@@ -9,13 +9,20 @@ Two inputs, one normal form:
   (half the lines, the main reason the parser keeps up with a bare JSON loop).
   HMAC'd fields (tokens, accessors, values) are kept exactly as HMAC'd;
   nothing is ever unhashed, and no request/response *data* value is kept.
+  A device with ``log_raw = true`` logs credentials in clear: every
+  credential the parser reads (client tokens, accessors, tokens and accessors
+  in request bodies, issued accessors) goes through `Accumulator.keyed` the
+  moment it is read, so only the engagement's keyed fingerprint is kept;
+  bodies (passwords, secret ids, wrapped tokens, response data) are never
+  read at all beyond the KV version numbers.
 - **AWS CloudTrail** log files (``{"Records": [...]}``, gzip or plain) or JSON
   lines of single events (CloudTrail Lake / ``lookup-events`` exports).
 
-The accumulator keeps aggregates only (counts per identity x path x operation
-x source x day, per-hour login attempts, a few rare-event lists capped at
-`MAX_EVENTS`), so memory grows with the number of distinct identities and
-paths, not with the size of the log.
+The accumulator keeps measures only (counts per identity x path x operation
+x source x day, human requests and login attempts per hour, tokens issued per
+day with their TTL, a few rare-event lists capped at `MAX_EVENTS`), so memory
+grows with the number of distinct identities and paths, not with the size of
+the log. Nothing here applies a threshold: the AUD checks judge at assess time.
 """
 
 from __future__ import annotations
@@ -32,8 +39,12 @@ import orjson
 
 from posture.model.vocabulary import HUMAN_AUTH_METHODS
 
-# Rare-event lists (changes, long-TTL tokens, revocations) stop growing here.
+# Rare-event lists (changes, rotations, revocations) stop growing here.
 MAX_EVENTS = 20_000
+# Accessors kept per token_issue row (the rest are counted only).
+MAX_ACCESSORS = 20
+#: How Vault marks a value its audit device has HMAC'd.
+VAULT_HMAC_PREFIX = "hmac-sha256:"
 
 KNOWN_VAULT_METHODS = frozenset(
     {
@@ -71,10 +82,15 @@ class Accumulator:
 
     ``access``: (principal, method, path, operation, remote, day) -> [count,
     errors, denied, first_ts, last_ts]; timestamps are ``YYYY-MM-DDTHH:MM:SS``
-    strings in UTC (sub-second precision is dropped on purpose).
+    strings in UTC (sub-second precision is dropped on purpose). ``tokens``:
+    (principal, remote, path, display_name, ttl, non_expiring, policies, day)
+    -> [count, first_ts, last_ts, accessors].
+
+    ``fingerprint`` is the engagement's keyed HMAC: `keyed` applies it to a
+    credential a raw (``log_raw``) log holds in clear.
     """
 
-    long_ttl_seconds: int
+    fingerprint: Callable[[str], str]
     access: dict[tuple, list] = field(default_factory=dict)
     human_hours: dict[tuple, int] = field(default_factory=dict)
     logins: dict[tuple, list] = field(default_factory=dict)
@@ -82,8 +98,8 @@ class Accumulator:
     usage: dict[tuple, int] = field(default_factory=dict)
     versions: dict[str, tuple[int, str]] = field(default_factory=dict)
     stale: dict[tuple, list] = field(default_factory=dict)
-    tokens: list[dict[str, Any]] = field(default_factory=list)
-    token_creations: int = 0
+    version_reads: dict[tuple, list] = field(default_factory=dict)
+    tokens: dict[tuple, list] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     rotations: list[dict[str, Any]] = field(default_factory=list)
     revocations: list[dict[str, Any]] = field(default_factory=list)
@@ -94,8 +110,37 @@ class Accumulator:
     aliases: dict[str, str] = field(default_factory=dict)
     revoked: dict[str, dict[str, Any]] = field(default_factory=dict)
     dropped: int = 0
+    unhashed: int = 0
 
     # -- shared helpers -------------------------------------------------------
+
+    def keyed(self, value: Any) -> str | None:
+        """A credential as it may be kept: Vault's HMAC as logged, else the engagement's.
+
+        A value without Vault's ``hmac-sha256:`` prefix came from a raw log (or
+        a crafted one); it is fingerprinted here, on read, and counted in
+        ``unhashed``. Empty values are None.
+        """
+        if not value:
+            return None
+        if value.__class__ is str and value.startswith(VAULT_HMAC_PREFIX):
+            return value
+        self.unhashed += 1
+        return self.fingerprint(str(value))
+
+    def add_token(
+        self, principal: str, remote: str, path: str, display_name: str | None, ttl: int | None,
+        non_expiring: bool, policies: Iterable[str], ts: str, accessor: str | None,
+    ) -> None:
+        """One credential issued (its TTL measured, not judged)."""
+        key = (principal, remote, path, display_name, ttl, non_expiring, tuple(policies), ts[:10])
+        row = self.tokens.get(key)
+        if row is None:
+            self.tokens[key] = row = [0, ts, ts, []]
+        row[0] += 1
+        row[1], row[2] = min(row[1], ts), max(row[2], ts)
+        if accessor and len(row[3]) < MAX_ACCESSORS:
+            row[3].append(accessor)
 
     def _note(self, target: list, item: dict[str, Any]) -> None:
         if len(target) < MAX_EVENTS:
@@ -121,7 +166,7 @@ class Accumulator:
                 row[3] = ts
             elif ts > row[4]:
                 row[4] = ts
-        if method in HUMAN_AUTH_METHODS:
+        if method in HUMAN_AUTH_METHODS and not error:  # only granted requests are human reads
             hkey = (principal, method, path, op, remote, ts[:13])
             self.human_hours[hkey] = self.human_hours.get(hkey, 0) + 1
 
@@ -146,6 +191,16 @@ class Accumulator:
                 row[3].add(path)
 
     def add_version_read(self, principal: str, path: str, version: int, ts: str, remote: str) -> None:
+        """A KV v2 version read: kept per (principal, path, version) for the assess-time comparison
+        with the KV metadata's current version, and judged stale here against newer versions
+        the log itself shows."""
+        vkey = (principal, path, version)
+        seen = self.version_reads.get(vkey)
+        if seen is None:
+            self.version_reads[vkey] = [1, ts, ts, remote]
+        else:
+            seen[0] += 1
+            seen[2] = ts
         latest = self.versions.get(path)
         if latest is None or version > latest[0]:
             self.versions[path] = (version, ts)
@@ -247,8 +302,8 @@ def vault_principal(auth: dict[str, Any], path: str) -> str:
     return "anonymous"
 
 
-def _vault_method(acc: Accumulator, auth: dict[str, Any], principal: str) -> str:
-    accessor = auth.get("accessor")
+def _vault_method(acc: Accumulator, auth: dict[str, Any], accessor: str | None, principal: str) -> str:
+    """Auth method of a request's token (``accessor`` already keyed)."""
     if accessor:
         m = acc.accessor_method.get(accessor)
         if m:
@@ -289,6 +344,7 @@ def parse_vault_stream(
     last_seen = acc.last_seen
     identities: dict[str, tuple[str, str, bool]] = {}
     kv_mounts = acc.kv_mounts
+    keyed = acc.keyed
     human = HUMAN_AUTH_METHODS
     first_at, last_at = stats.first_at, stats.last_at
     pending = 0
@@ -334,6 +390,8 @@ def parse_vault_stream(
             err = d.get("error")
             remote = req.get("remote_address") or "-"
             accessor = auth.get("accessor")
+            if accessor and (accessor.__class__ is not str or not accessor.startswith(VAULT_HMAC_PREFIX)):
+                accessor = keyed(accessor)  # a raw log: inlined test, this runs on every line
             is_login = path[:5] == "auth/" and "/login" in path
             ident = identities.get(accessor) if accessor and not is_login else None
             if ident is None:
@@ -341,11 +399,11 @@ def parse_vault_stream(
                 if is_login and req.get("mount_type"):
                     method = req["mount_type"]  # the login itself: its auth method is the mount's
                 else:
-                    method = _vault_method(acc, auth, principal)
+                    method = _vault_method(acc, auth, accessor, principal)
                 ident = (principal, method, "root" in (auth.get("policies") or ()))
                 if accessor and not is_login:
                     identities[accessor] = ident
-                    token = auth.get("client_token")
+                    token = keyed(auth.get("client_token"))
                     if token:
                         acc.aliases[accessor] = token
                         acc.aliases[token] = accessor
@@ -367,7 +425,7 @@ def parse_vault_stream(
                     row[4] = ts
                 elif ts < row[3]:
                     row[3] = ts
-            if method in human:
+            if method in human and not err and not is_login:  # a human's authenticated, granted request
                 hkey = (principal, method, path, op, remote, ts[:13])
                 human_hours[hkey] = human_hours.get(hkey, 0) + 1
             if is_root:
@@ -388,7 +446,7 @@ def parse_vault_stream(
                     acc.seen_credential(accessor, ts, not err)
             else:
                 # An unknown or revoked token has no auth block: its HMAC is on the request.
-                token = auth.get("client_token") or req.get("client_token")
+                token = keyed(auth.get("client_token") or req.get("client_token"))
                 if token:
                     acc.seen_credential(token, ts, not err)
 
@@ -401,20 +459,23 @@ def parse_vault_stream(
                     mount = m.group("mount")
                     acc.add_login(remote, mount, m.group("user") or "", ts, bool(err))
                     ra = resp.get("auth")
-                    if ra and ra.get("accessor"):
-                        acc.accessor_method[ra["accessor"]] = req.get("mount_type") or mount
-                        _note_token(acc, ra, ts, principal, remote, path)
+                    issued = keyed(ra.get("accessor")) if ra else None
+                    if issued:
+                        acc.accessor_method[issued] = req.get("mount_type") or mount
+                        _note_token(acc, ra, issued, ts, principal, remote, path)
                 elif path.startswith("auth/token/create"):
                     ra = resp.get("auth")
                     if ra:
-                        acc.accessor_method.setdefault(ra.get("accessor") or "", "token")
-                        _note_token(acc, ra, ts, principal, remote, path)
+                        issued = keyed(ra.get("accessor"))
+                        acc.accessor_method.setdefault(issued or "", "token")
+                        _note_token(acc, ra, issued, ts, principal, remote, path)
                 elif path.startswith("auth/token/revoke") and not err:
-                    data = req.get("data") or {}
+                    data = req.get("data")
+                    data = data if data.__class__ is dict else {}
                     if path == "auth/token/revoke-accessor" and data.get("accessor"):
-                        acc.revoke(data["accessor"], "vault_token_accessor", ts, principal, remote)
+                        acc.revoke(keyed(data["accessor"]), "vault_token_accessor", ts, principal, remote)
                     elif path in ("auth/token/revoke", "auth/token/revoke-orphan") and data.get("token"):
-                        acc.revoke(data["token"], "vault_token", ts, principal, remote)
+                        acc.revoke(keyed(data["token"]), "vault_token", ts, principal, remote)
                     elif path == "auth/token/revoke-self" and accessor:
                         acc.revoke(accessor, "vault_token_self", ts, principal, remote)
                 if op in _WRITE_OPS and not m and _AUTH_CFG_RE.match(path):
@@ -456,21 +517,17 @@ def parse_vault_stream(
         on_bytes(pending)
 
 
-def _note_token(acc: Accumulator, ra: dict[str, Any], ts: str, principal: str, remote: str, path: str) -> None:
-    acc.token_creations += 1
-    ttl = ra.get("token_ttl") or 0
+def _note_token(
+    acc: Accumulator, ra: dict[str, Any], accessor: str | None, ts: str, principal: str, remote: str, path: str
+) -> None:
+    """A Vault token issued (``accessor`` already keyed); odd shapes count as unknown, never crash."""
+    ttl = ra.get("token_ttl")
+    ttl = ttl if ttl.__class__ is int and ttl > 0 else None
     policies = ra.get("token_policies") or ra.get("policies") or []
-    non_expiring = ttl == 0 and "root" in policies
-    if non_expiring or ttl > acc.long_ttl_seconds:
-        acc._note(
-            acc.tokens,
-            {
-                "at": ts, "principal": principal, "remote": remote, "path": path,
-                "ttl_seconds": ttl or None, "non_expiring": non_expiring,
-                "policies": list(policies), "display_name": ra.get("display_name"),
-                "accessor": ra.get("accessor"),
-            },
-        )
+    policies = [str(p) for p in policies] if policies.__class__ is list else []
+    name = ra.get("display_name")
+    acc.add_token(principal, remote, path, name if name.__class__ is str else None, ttl,
+                  ttl is None and "root" in policies, policies, ts, accessor)
 
 
 def _note_change(acc: Accumulator, kind: str, ts: str, principal: str, remote: str, path: str, op: str, err: Any) -> None:
@@ -680,24 +737,16 @@ def feed_cloudtrail_event(ev: dict[str, Any], acc: Accumulator, stats: FileStats
             acc.versions[resource] = ((prev[0] + 1) if prev else 2, ts)
             acc._note(acc.rotations, {"at": ts, "path": resource, "principal": principal, "version": None})
     if name == "CreateAccessKey":
-        acc.token_creations += 1
         created = ((re_.get("accessKey") or {}).get("accessKeyId"))
-        acc._note(
-            acc.tokens,
-            {"at": ts, "principal": principal, "remote": remote, "path": f"iam:CreateAccessKey:{rp.get('userName') or principal}",
-             "ttl_seconds": None, "non_expiring": True, "policies": [], "display_name": rp.get("userName"),
-             "accessor": created},
-        )
+        user = rp.get("userName")
+        acc.add_token(principal, remote, f"iam:CreateAccessKey:{user or principal}",
+                      user if isinstance(user, str) else None, None, True, (), ts,
+                      created if isinstance(created, str) else None)
     elif name in ("AssumeRole", "GetFederationToken", "GetSessionToken", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"):
-        acc.token_creations += 1
         dur = rp.get("durationSeconds")
-        if isinstance(dur, int) and dur > acc.long_ttl_seconds:
-            acc._note(
-                acc.tokens,
-                {"at": ts, "principal": principal, "remote": remote, "path": f"sts:{name}:{resource}",
-                 "ttl_seconds": dur, "non_expiring": False, "policies": [], "display_name": None,
-                 "accessor": None},
-            )
+        acc.add_token(principal, remote, f"sts:{name}:{resource}", None,
+                      dur if isinstance(dur, int) and not isinstance(dur, bool) and dur > 0 else None,
+                      False, (), ts, None)
     if name == "DeleteAccessKey" or (name == "UpdateAccessKey" and rp.get("status") == "Inactive"):
         kid = rp.get("accessKeyId")
         if kid:

@@ -42,8 +42,8 @@ class Collector(Protocol):
 
 # source -> "module:Class"; imported lazily so one missing extra does not break the rest.
 REGISTRY: dict[str, str] = {
-    "vault": "collectors.vault:VaultCollector",
-    "aws": "collectors.aws:AwsCollector",
+    "vault": "collectors.vault.collector:VaultCollector",
+    "aws": "collectors.aws.collector:AwsCollector",
     "git": "collectors.git:GitCollector",
     "audit": "collectors.audit:AuditCollector",
 }

@@ -4,10 +4,13 @@ Reads one repository per git store, read-only: a local path is only read with
 ``git log`` / ``ls-tree`` / ``cat-file``; a clone URL is mirrored into a
 temporary directory that is removed afterwards. What it writes:
 
-- ``source_finding``: one row per distinct secret (deduplicated by keyed
-  fingerprint across every commit and path it appears in, with first/last
-  seen and whether it is still in HEAD's tree), one per risky file, one per
-  build/deploy/CI rule hit. Never a value, never an unsalted hash.
+- ``source_finding``: one row per (secret value, file, line): HEAD's line for
+  a value still in the tree (with the commits that added it there), the line
+  and commit of its first appearance for a value only in history
+  (`collectors.git_findings`); one per risky file, one per build/deploy/CI
+  rule hit. Each row carries its ``context`` (production, test_fixture,
+  documentation, vendored: `collectors.git_context`). Never a value, never an
+  unsalted hash; per-value views group rows by ``fingerprint``.
 - ``ci_config``: one row per GitHub Actions workflow / GitLab CI file.
 - ``repository``: one row per repository with its hygiene facts.
 
@@ -20,14 +23,20 @@ is seen in the branch's commits.
 Detector catalog (``source_finding.detector``, by ``category``):
 
 - ``secret``: a detect-secrets type (``AWS Access Key``, ``Private Key``,
-  ``GitHub Token``, ``Secret Keyword``, ...) - one row per distinct value;
-  ``detectors`` lists every plugin/rule that saw it.
-- ``config_env``: ``env-literal`` (``.env`` ``NAME=value``), ``npmrc-credentials``,
-  ``pypirc-credentials``, ``git-credentials``, ``pgpass-credentials`` - values
-  only these rules see (detect-secrets wants quotes).
-- ``file``: ``env-file``, ``private-key-file``, ``keystore-file``,
-  ``credentials-file`` (committed now or ever), ``env-example-real-values``,
-  ``env-not-ignored``.
+  ``GitHub Token``, ``Secret Keyword``, ...) or a posture rule: a key/value
+  literal in a file's own syntax (``yaml-literal``, ``ini-literal``,
+  ``json-literal``, ``xml-literal``, ``php-literal``, ``code-literal``,
+  ``shell-literal``, ``sql-literal``, ...; `collectors.git_formats`),
+  ``private-key`` (by content), ``cli-password-flag``, ``connection-string``,
+  ``url-credentials``; ``detectors`` lists every rule that saw it there.
+- ``config_env``: values of ``.env`` and credential files only their rules see:
+  ``env-literal``, ``npmrc-credentials``, ``pypirc-credentials``,
+  ``git-credentials``, ``pgpass-credentials``, ``netrc-credentials``,
+  ``rails-master-key``, ``credentials-file-literal`` (`collectors.git_credfiles`).
+- ``hash``: ``password-hash`` (crypt, bcrypt, argon2, ``{SSHA}``; crackable).
+- ``file``: ``env-file``, ``private-key-file`` (by name or content),
+  ``keystore-file`` (by name or magic bytes), ``credentials-file`` (committed now
+  or ever), ``env-example-real-values``, ``env-not-ignored``.
 - ``dockerfile``: ``dockerfile-secret-env``, ``dockerfile-secret-arg``,
   ``dockerfile-copy-secret-file``; ``compose``: ``compose-env-literal``;
   ``k8s``: ``k8s-secret-manifest`` (SealedSecret, ExternalSecret, SOPS are not);
@@ -50,13 +59,16 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import ClassVar
 
 from collectors.base import CollectContext
+from collectors.git_context import path_context
+from collectors.git_credfiles import credential_file
+from collectors.git_findings import PRIVATE_KEY_RULES, Location, Locations
+from collectors.git_formats import format_of
 from collectors.git_rules import (
     CiFacts,
     RuleHit,
@@ -79,20 +91,20 @@ from collectors.git_rules import (
 )
 from collectors.git_scan import (
     ENV_EXAMPLE,
-    GENERIC_DETECTORS,
+    KEY_FILE,
+    VALUE_RULE,
     ChunkResult,
-    Hit,
     file_kind,
     git_cmd,
     git_env,
     is_binary,
-    public_prefix,
     read_blobs,
     scan_history_chunk,
     scan_tree_chunk,
 )
 from posture.model.engagement import GitStore
 from posture.model.records import CiConfig, Repository, SourceFinding
+from posture.model.secretlike import GENERIC_DETECTORS, public_prefix
 
 TABLES = ["source_finding", "ci_config", "repository"]
 REFS_LOOKUPS = 300
@@ -109,50 +121,6 @@ class RepoUnavailable(Exception):
     def __init__(self, operation: str, reason: str, detail: str):
         super().__init__(detail)
         self.operation, self.reason, self.detail = operation, reason, detail
-
-
-@dataclass
-class SecretAgg:
-    """One secret value (known only by fingerprint) across every place it was seen."""
-
-    fingerprint: str
-    detectors: set[str] = field(default_factory=set)
-    first: tuple[int, str, str, int] | None = None  # (ts, commit, path, line)
-    last_ts: int | None = None
-    commits: set[str] = field(default_factory=set)
-    paths: set[str] = field(default_factory=set)
-    variable: str | None = None
-    prefix: str | None = None
-    tree: tuple[str, int] | None = None
-
-    def add(self, commit: str, ts: int, path: str, hit: Hit, prefix: str | None) -> None:
-        self.detectors.add(hit.detector)
-        self.variable = self.variable or hit.variable
-        self.prefix = self.prefix or prefix
-        self.paths.add(path)
-        if commit:
-            self.commits.add(commit)
-            key = (ts, commit, path, hit.line)
-            if self.first is None or key < self.first:
-                self.first = key
-            self.last_ts = max(self.last_ts or ts, ts)
-        elif self.tree is None or (path, hit.line) < self.tree:
-            self.tree = (path, hit.line)
-
-    @property
-    def detector(self) -> str:
-        """Most telling detector: a detect-secrets type, then a posture rule, then a generic one."""
-        def rank(d: str) -> tuple[int, str]:
-            return (2 if d in GENERIC_DETECTORS else 1 if d[:1].islower() else 0, d)
-
-        return min(self.detectors, key=rank)
-
-    @property
-    def category(self) -> str:
-        rule_only = all(
-            "-" in d and d[0].islower() for d in self.detectors
-        )  # our rule names are kebab-case; detect-secrets names are Title Case
-        return "config_env" if rule_only else "secret"
 
 
 def _ts(ts: int | None) -> datetime | None:
@@ -254,24 +222,24 @@ class GitCollector:
         if not store.history:
             commits = []
 
-        aggs, file_events = self._scan(git_dir, commits, tree)
+        locations, file_events, keystores = self._scan(git_dir, commits, tree)
         tree_paths = {p for p, _ in tree}
         blobs = self._rule_blobs(git_dir, tree)
         rule_hits, ci_facts, env_ok, precommit = self._rules(blobs)
 
-        flagged = {p for a in aggs.values() for p in a.paths}
+        # ciphertext of a SealedSecret / SOPS file is no leak: drop what only value rules saw there
+        flagged = {loc.path for loc in locations}
         safe = {p for p, t in blobs.items() if p in flagged and is_k8s_candidate(p) and is_encrypted_manifest(t)}
-        for fp, agg in list(aggs.items()):
-            if agg.detectors <= set(GENERIC_DETECTORS) and agg.paths <= safe:
-                del aggs[fp]  # ciphertext of a SealedSecret / SOPS file, not a leak
-        self._emit_secrets(git_dir, aggs)
-        self._emit_files(tree, tree_paths, file_events, blobs, aggs)
+        locations = [loc for loc in locations if not (loc.path in safe and all(
+            d in GENERIC_DETECTORS or VALUE_RULE.search(d) for d in loc.detectors))]
+        self._emit_secrets(git_dir, locations)
+        self._emit_files(tree, tree_paths, file_events, keystores, locations)
         self._emit_rules(rule_hits)
         if head and not env_ok:
             self._add_finding(SourceFinding(
                 id=self._id(".gitignore", None, "#env-not-ignored"), store=store.name, source="git",
                 repo=self.url, category="file", detector="env-not-ignored", path=".gitignore",
-                in_tree=True, in_history_only=False,
+                in_tree=True, in_history_only=False, context="production",
                 message=".env is not covered by the root .gitignore",
             ))
         for facts in ci_facts:
@@ -284,14 +252,15 @@ class GitCollector:
                 secret_refs=facts.secret_refs, oidc_providers=facts.oidc_providers,
                 id_token_write=facts.id_token_write, secret_scanners=facts.secret_scanners,
             ))
-        secrets = [a for a in aggs.values()]
+        values = {loc.fingerprint for loc in locations if self._category(loc) in ("secret", "config_env")}
+        in_tree = {loc.fingerprint for loc in locations if loc.in_tree and loc.fingerprint in values}
         ctx.sink.add(Repository(
             id=f"git:{store.name}", store=store.name, source="git", url=self.url, head=head,
             refs=len(refs), commits_scanned=self.commits_scanned, lines_scanned=self.lines_scanned,
             env_ignored=env_ok if head else None, precommit_scanner=bool(precommit),
             ci_scanner=any(f.secret_scanners for f in ci_facts),
             history_scanned=store.history, commits_total=total_commits,
-            secrets_found=len(secrets), secrets_in_tree=sum(1 for a in secrets if a.tree),
+            secrets_found=len(values), secrets_in_tree=len(in_tree),
             secret_scanners=sorted(set(precommit) | {s for f in ci_facts for s in f.secret_scanners}),
         ))
 
@@ -317,8 +286,9 @@ class GitCollector:
     # --- the scan (tree + history), spread over processes ------------------------------
 
     def _scan(self, git_dir: str, commits: list[str], tree: list[tuple[str, str]]):
-        aggs: dict[str, SecretAgg] = {}
-        file_events: dict[str, tuple[int, str, str]] = {}  # path -> (ts, commit, kind)
+        locations = Locations(self.ctx.fingerprint)
+        file_events: dict[str, tuple[int, str, str]] = {}  # path -> (ts, commit, kind) of its first commit
+        keystores: set[str] = set()
         chunk = max(25, min(400, len(commits) // (self.workers * 6) + 1))
         history_tasks = [commits[i : i + chunk] for i in range(0, len(commits), chunk)]
         tree_chunk = max(20, len(tree) // (self.workers * 4) + 1)
@@ -334,14 +304,15 @@ class GitCollector:
                 self._gap("git log -p", "error", res.error)
             self.lines_scanned += res.lines
             self.commits_scanned += res.commits
-            for commit, ts, path, hit in res.hits:
-                fp = self.ctx.fingerprint(hit.value)
-                agg = aggs.setdefault(fp, SecretAgg(fp))
-                agg.add(commit, ts, path, hit, public_prefix(hit.value))
-            for path, commit, ts, fkind in res.files:
-                if path not in file_events or (ts, commit) < file_events[path][:2]:
-                    file_events[path] = (ts, commit, fkind)
+            locations.add(res.hits)
+            locations.add_renames(res.renames)
             res.hits.clear()  # drop raw values as soon as they are fingerprinted
+            for path, commit, ts, fkind in res.files:
+                if fkind == "keystore-file" and file_kind(path) != "keystore-file":
+                    keystores.add(path)  # a keystore by its magic bytes, whatever it is called
+                known = file_events.get(path)
+                if commit and (known is None or (ts, commit) < known[:2]):
+                    file_events[path] = (ts, commit, file_kind(path) or fkind)
             if progress and task is not None:
                 progress.advance(task, size)
 
@@ -371,7 +342,7 @@ class GitCollector:
                         merge(kind, fut.result(), size)
                     except Exception as e:  # noqa: BLE001 - a failed chunk is a gap, not a crash
                         self._gap(f"scan {kind} chunk", "error", f"{type(e).__name__}: {e}")
-        return aggs, file_events
+        return locations.resolve(), file_events, keystores
 
     # --- rule files of HEAD ------------------------------------------------------------
 
@@ -441,35 +412,44 @@ class GitCollector:
             cache[commit] = [r for r in out.splitlines() if r][:20]
         return cache[commit]
 
-    def _emit_secrets(self, git_dir: str, aggs: dict[str, SecretAgg]) -> None:
+    @staticmethod
+    def _category(loc: Location) -> str:
+        return loc.category(config_file=file_kind(loc.path) in ("credentials-file", "env-file"))
+
+    def _emit_secrets(self, git_dir: str, locations: list[Location]) -> None:
         cache: dict[str, list[str]] = {}
-        ordered = sorted(aggs.values(), key=lambda a: (a.first or (0, "", "", 0), a.tree or ("", 0)))
-        for n, agg in enumerate(ordered):
-            in_tree = agg.tree is not None
-            if agg.first:
-                ts, commit, path, line = agg.first
-                rid = self._id(path, line, f"@{commit[:12]}")
-            else:
-                ts, commit = 0, ""
-                path, line = agg.tree  # type: ignore[misc]
-                rid = self._id(path, line, "@HEAD")
-            where = "still in HEAD" if in_tree else "in history only"
+        paths_of: dict[str, set[str]] = {}
+        tree_of: dict[str, tuple[str, int]] = {}
+        for loc in locations:
+            paths_of.setdefault(loc.fingerprint, set()).add(loc.path)
+            if loc.in_tree:
+                tree_of[loc.fingerprint] = min(tree_of.get(loc.fingerprint, (loc.path, loc.line)), (loc.path, loc.line))
+        for n, loc in enumerate(locations):
+            ts, commit = loc.first or (0, "")
+            rid = self._id(loc.path, loc.line, "@HEAD" if loc.in_tree else f"@{commit[:12]}")
+            where = "still in HEAD" if loc.in_tree else "in history only"
+            tree = tree_of.get(loc.fingerprint)
             self._add_finding(SourceFinding(
                 id=rid, store=self.store.name, source="git", repo=self.url,
-                category=agg.category, detector=agg.detector, path=path, line=line,
+                category=self._category(loc), detector=loc.detector, path=loc.path, line=loc.line,
                 commit=commit or None, author_date=_ts(ts), first_seen_commit=commit or None,
-                first_seen_at=_ts(ts), last_seen_at=_ts(agg.last_ts),
-                commits=len(agg.commits) or None, in_tree=in_tree, in_history_only=not in_tree,
-                fingerprint=agg.fingerprint, variable=agg.variable, public_prefix=agg.prefix,
+                first_seen_at=_ts(ts), last_seen_at=_ts(loc.last_ts),
+                commits=len(loc.commits) or None, in_tree=loc.in_tree, in_history_only=not loc.in_tree,
+                fingerprint=loc.fingerprint, variable=loc.variable, public_prefix=loc.prefix,
+                context=loc.context or path_context(loc.path),
                 # `--contains` walks history: bounded to the first REFS_LOOKUPS findings
                 refs=self._refs_containing(git_dir, commit, cache) if commit and n < REFS_LOOKUPS else [],
-                paths=sorted(agg.paths), detectors=sorted(agg.detectors),
-                tree_path=agg.tree[0] if agg.tree else None, tree_line=agg.tree[1] if agg.tree else None,
-                message=f"{agg.detector} {where}, added in {len(agg.commits)} commit(s)",
+                paths=sorted(paths_of[loc.fingerprint]), detectors=sorted(loc.detectors),
+                tree_path=tree[0] if tree else None, tree_line=tree[1] if tree else None,
+                message=f"{loc.detector} {where}, added in {len(loc.commits)} commit(s)",
             ))
 
-    def _emit_files(self, tree, tree_paths, file_events, blobs, aggs) -> None:
-        key_paths = {p for a in aggs.values() if "Private Key" in a.detectors for p in a.paths}
+    def _emit_files(self, tree, tree_paths, file_events, keystores: set[str], locations: list[Location]) -> None:
+        # a private key by content, whatever the file is called: the key is the file (it starts on
+        # line 1, or the file has no key/value syntax); a key inside a JSON or YAML file is a secret row
+        key_paths = {loc.path: loc.first or (0, "") for loc in locations if loc.detectors & PRIVATE_KEY_RULES
+                     and (loc.line == 1 or format_of(loc.path) is None or KEY_FILE.search(loc.path))}
+        valued = {(loc.path, loc.in_tree) for loc in locations}
         seen: dict[str, str] = {}
         for path, _ in tree:
             kind = file_kind(path)
@@ -477,21 +457,21 @@ class GitCollector:
                 seen[path] = kind
         for path, (_, _, kind) in file_events.items():
             seen.setdefault(path, kind)
+        seen.update(dict.fromkeys(keystores, "keystore-file"))
+        for path in key_paths:
+            seen.setdefault(path, "private-key-file")
         for path, kind in sorted(seen.items()):
             in_tree = path in tree_paths
-            if kind == "private-key-file" and not re.search(r"(^|/)id_(rsa|dsa|ecdsa|ed25519)$", path):
-                text = blobs.get(path) if in_tree else None
-                holds_key = ("PRIVATE KEY" in text) if text is not None else path in key_paths
-                if not holds_key:
-                    continue  # a certificate or public key with a .pem name
-            if kind == "credentials-file" and in_tree:
-                if not any(path in a.paths and a.tree for a in aggs.values()):
+            if kind == "private-key-file" and not re.search(r"(^|/)id_(rsa|dsa|ecdsa|ed25519)$", path) \
+                    and path not in key_paths:
+                continue  # a certificate or public key with a .pem name
+            if kind == "env-file" and path_context(path) != "production" and not {(path, True), (path, False)} & valued:
+                continue  # an example .env of the docs or tests holding no credential
+            if kind == "credentials-file" and not (credential_file(path) and credential_file(path).opaque):
+                if (path, True) not in valued and (in_tree or (path, False) not in valued):
                     continue  # e.g. an .npmrc with only ${NPM_TOKEN}: fine
-            if kind == "credentials-file" and not in_tree:
-                if not any(path in a.paths for a in aggs.values()):
-                    continue
             ev = file_events.get(path)
-            ts, commit = (ev[0], ev[1]) if ev else (0, "")
+            ts, commit = (ev[0], ev[1]) if ev else key_paths.get(path) or (0, "")
             what = {
                 "env-file": ".env file committed",
                 "private-key-file": "private key committed",
@@ -503,6 +483,7 @@ class GitCollector:
                 repo=self.url, category="file", detector=kind, path=path,
                 commit=commit or None, author_date=_ts(ts), first_seen_commit=commit or None,
                 first_seen_at=_ts(ts), in_tree=in_tree, in_history_only=not in_tree,
+                context=path_context(path),
                 message=f"{what}; {'still in HEAD' if in_tree else 'deleted, still in history'}",
             ))
 
@@ -514,6 +495,7 @@ class GitCollector:
                 repo=self.url, category=h.category, detector=h.detector, path=h.path, line=h.line,
                 in_tree=True, in_history_only=False, fingerprint=fp, variable=h.variable,
                 public_prefix=public_prefix(h.value) if h.value else None, message=h.message,
+                context=path_context(h.path),
             ))
 
 

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from collectors.git_scan import is_literal_value, is_secret_name, looks_real
+from posture.model.bounded_yaml import load_bounded_yaml
+from posture.model.secretlike import is_reference, is_sample_value, is_secret_name, looks_real, secret_pair
 
 SCANNER_NAMES = (
     "gitleaks", "trufflehog", "detect-secrets", "ggshield", "git-secrets", "talisman",
@@ -53,15 +53,12 @@ class CiFacts:
     secret_refs: list[str] = field(default_factory=list)
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.allow_duplicate_keys = True
-    return y
-
-
 def load_yaml_docs(text: str) -> list[Any]:
+    """The documents of a repository's YAML file; none if it is broken or could explode (alias bomb)."""
     try:
-        return [d for d in _yaml().load_all(text) if d is not None]
+        docs = load_bounded_yaml(text, max_depth=64, max_nodes=1_000_000,
+                                 allow_duplicate_keys=True, all_documents=True)
+        return [d for d in docs if d is not None]
     except Exception:  # noqa: BLE001 - a broken YAML file is not a finding and not a crash
         return []
 
@@ -93,6 +90,7 @@ SENSITIVE_COPY = re.compile(
 
 
 def dockerfile_rules(path: str, text: str) -> list[RuleHit]:
+    """Dockerfiles / Containerfiles: ``ENV``/``ARG`` literals baked into the image, ``COPY`` of secret files."""
     hits: list[RuleHit] = []
     logical: list[tuple[int, str]] = []
     buf, start = "", 0
@@ -111,7 +109,7 @@ def dockerfile_rules(path: str, text: str) -> list[RuleHit]:
         word = word.upper()
         if word in ("ENV", "ARG"):
             for name, value in _docker_assignments(word, rest):
-                if value is not None and is_secret_name(name) and is_literal_value(value):
+                if value is not None and secret_pair(name, value):
                     hits.append(RuleHit(
                         "dockerfile", f"dockerfile-secret-{word.lower()}", path, lineno,
                         f"{word} {name} has a literal value baked into the image",
@@ -146,6 +144,7 @@ def _docker_assignments(word: str, rest: str) -> list[tuple[str, str | None]]:
 
 
 def compose_rules(path: str, text: str) -> list[RuleHit]:
+    """docker-compose files: literal credentials in a service's ``environment`` (map or list form)."""
     hits: list[RuleHit] = []
     for doc in load_yaml_docs(text):
         services = doc.get("services") if isinstance(doc, dict) else None
@@ -161,7 +160,7 @@ def compose_rules(path: str, text: str) -> list[RuleHit]:
                     k, sep, v = str(entry).partition("=")
                     items.append((k, v if sep else None, _line(env, i)))
             for name, value, line in items:
-                if isinstance(value, str) and is_secret_name(name) and is_literal_value(value):
+                if isinstance(value, str) and secret_pair(name, value):
                     hits.append(RuleHit(
                         "compose", "compose-env-literal", path, line,
                         f"service {svc_name}: environment {name} is a literal",
@@ -196,7 +195,7 @@ def k8s_rules(path: str, text: str) -> list[RuleHit]:
                         raw = base64.b64decode(raw, validate=True).decode("utf-8", "replace")
                     except ValueError:
                         pass
-                if raw.startswith("ENC[") or not raw.strip():
+                if raw.startswith("ENC[") or not raw.strip() or is_reference(raw) or is_sample_value(raw):
                     continue
                 found += 1
                 if is_secret_name(str(key)) or looks_real(raw):
@@ -225,13 +224,14 @@ def is_helm_values(path: str) -> bool:
 
 
 def helm_rules(path: str, text: str) -> list[RuleHit]:
+    """Helm ``values*.yaml``: literal credentials at any depth (``database.password: x``)."""
     hits: list[RuleHit] = []
 
     def walk(node: Any, trail: str) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
                 key = f"{trail}.{k}" if trail else str(k)
-                if isinstance(v, str) and is_secret_name(str(k)) and is_literal_value(v):
+                if isinstance(v, str) and secret_pair(str(k), v):
                     hits.append(RuleHit(
                         "helm", "helm-values-literal", path, _line(node, k),
                         f"Helm value {key} is a literal", variable=key, value=v,
@@ -251,13 +251,14 @@ def helm_rules(path: str, text: str) -> list[RuleHit]:
 
 
 def env_example_rules(path: str, text: str) -> list[RuleHit]:
+    """``.env.example`` / ``.sample`` / ``.template``: a real-looking value where a placeholder belongs."""
     hits = []
     for i, line in enumerate(text.splitlines(), start=1):
         m = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$", line)
         if not m or line.lstrip().startswith("#"):
             continue
         name, value = m.group(1), m.group(2).split(" #", 1)[0].strip()
-        if is_secret_name(name) and looks_real(value):
+        if is_secret_name(name) and looks_real(value) and not is_sample_value(value):
             hits.append(RuleHit(
                 "file", "env-example-real-values", path, i,
                 f"{name} in an example file holds a real-looking value",
@@ -283,6 +284,7 @@ def env_ignored(gitignore: str | None) -> bool:
 
 
 def precommit_scanners(text: str) -> list[str]:
+    """``.pre-commit-config.yaml``: which secret scanners run as hooks."""
     found = set()
     for doc in load_yaml_docs(text):
         for repo in (doc.get("repos") or []) if isinstance(doc, dict) else []:
@@ -321,6 +323,7 @@ def _echo_hits(script: str, secret_vars: set[str]) -> list[str]:
 
 
 def github_actions_rules(path: str, text: str) -> tuple[CiFacts, list[RuleHit]]:
+    """GitHub Actions workflows: static cloud keys vs OIDC, ``secrets: inherit``, ``toJSON(secrets)``, echoes."""
     facts = CiFacts(path=path, provider="github_actions")
     hits: list[RuleHit] = []
     docs = load_yaml_docs(text)
@@ -409,6 +412,7 @@ def _oidc(facts: CiFacts, provider: str, id_token_write: bool) -> None:
 
 
 def gitlab_ci_rules(path: str, text: str) -> tuple[CiFacts, list[RuleHit]]:
+    """GitLab CI files: static cloud keys, ``id_tokens`` (OIDC), literal variables, echoed secrets."""
     facts = CiFacts(path=path, provider="gitlab_ci")
     hits: list[RuleHit] = []
     docs = load_yaml_docs(text)
@@ -447,11 +451,11 @@ def gitlab_ci_rules(path: str, text: str) -> tuple[CiFacts, list[RuleHit]]:
             hits.append(RuleHit("ci", "ci-secret-echoed", path, _text_line(text, echoed),
                                 f"job {name}: a script line prints a secret variable"))
         for k, v in job_vars.items():
-            if isinstance(v, str) and is_secret_name(str(k)) and is_literal_value(v):
+            if isinstance(v, str) and secret_pair(str(k), v):
                 hits.append(RuleHit("ci", "ci-variable-literal", path, _line(job_vars, k),
                                     f"job {name}: variable {k} is a literal", variable=str(k), value=v))
     for k, v in top_vars.items():
-        if isinstance(v, str) and is_secret_name(str(k)) and is_literal_value(v):
+        if isinstance(v, str) and secret_pair(str(k), v):
             hits.append(RuleHit("ci", "ci-variable-literal", path, _line(top_vars, k),
                                 f"variable {k} is a literal", variable=str(k), value=v))
     facts.secret_refs = sorted(refs)

@@ -1,282 +1,128 @@
-"""The line scanner behind the git collector: detect-secrets plus a few config rules.
+"""The line scanner behind the git collector: token engines, file rules, one precision layer.
 
 This module runs in worker processes, so it imports little and holds no
 engagement state. Workers return raw matches to the parent, which turns each
 value into a keyed fingerprint at once and drops it; nothing here writes.
 
-Speed: detect-secrets runs ~27 plugins and ~10 filters per line through
-dependency injection, a few thousand lines per second. Each plugin only ever
-reports a line that one of its own regexes matches, so we ask that first
-(a *gate*): the plugin's own denylist regexes, the high-entropy plugins' quoted
-string regex plus their entropy limit, and for the keyword plugin a substring
-test on its keyword list. Lines that pass a gate go through the unchanged
-detect-secrets path (`_scan_line` + its filters), so results are identical to
-the library's; `tests/test_git_collector.py` checks that on the estate.
+`LineScanner` scans one file's lines (HEAD's whole file, or what one commit
+added) with:
+
+- the token engines (`collectors.git_engine`: detect-secrets, and any other
+  `TokenEngine`), which know credential formats;
+- the file rules: key/value credentials in each file's own syntax
+  (`collectors.git_formats`), credential files, password hashes and private
+  keys by content (`collectors.git_credfiles`);
+- one precision layer over everything (`keep_token_hit`): samples, vendor
+  examples, ciphertext, identifiers and high entropy in markup or lock files
+  are no finding; a docstring is documentation.
+
+Whether a name or value is secret-like is decided by `posture.model.secretlike`,
+the one judge every collector shares.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import subprocess
-from collections import Counter
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-# detect-secrets plugin names that only say "something random-looking": a
-# finding's primary detector is the most specific one that fired.
-GENERIC_DETECTORS = ("Secret Keyword", "Base64 High Entropy String", "Hex High Entropy String")
-
-# Public prefixes that identify a credential type without revealing it.
-PUBLIC_PREFIXES = (
-    "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-    "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "sk_live_", "rk_live_", "sk_test_",
-    "npm_", "pypi-", "SG.",
+from collectors.git_context import doc_comment_lines, entropy_is_noise, is_translation, path_context
+from collectors.git_credfiles import (
+    credential_file,
+    credential_file_hits,
+    key_block_hits,
+    keystore_kind,
+    password_hash_hits,
 )
-
-SECRET_NAME = re.compile(
-    r"(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-    r"|client[_-]?secret|credential|auth|_key$|^key$|dsn|conn(ection)?[_-]?str)",
-    re.IGNORECASE,
+from collectors.git_engine import DetectSecretsEngine, Hit, TokenEngine, detect_secrets_settings
+from collectors.git_formats import CODE_LIKE, format_of, keyvalue_hits, sql_pairs, url_hosts
+from collectors.git_paths import new_path_of_binary_line, new_path_of_header, path_of_rename_line
+from collectors.git_rules import SAFE_KINDS
+from posture.model.secretlike import (
+    GENERIC_DETECTORS,
+    is_code_secret,
+    is_documentation_host,
+    is_encrypted_value,
+    is_field_name_value,
+    is_identifier_value,
+    is_literal_value,
+    is_path_like,
+    is_prose,
+    is_sample_value,
+    names_a_secret_object,
+    secret_pair,
 )
-PLACEHOLDER = re.compile(
-    r"^(<.*>|\[.*\]|\*+|x{3,}|\.\.\.|changeme|change[-_]?me|change[-_]?this|replace[-_]?me|todo|tbd"
-    r"|placeholder|example|sample|dummy|fake[-_\w]*|test|testing|none|null|nil|true|false|yes|no"
-    r"|your[-_ ].*|.*[-_]here|redacted|secret|password|pass|token|empty|unset|default|localhost)$",
-    re.IGNORECASE,
-)
-REFERENCE = re.compile(r"(\$\{|\{\{|\$\(|^\$[A-Za-z_]|^%\(|^@Microsoft\.KeyVault|^arn:aws:|^vault:)")
-
-
-def is_secret_name(name: str) -> bool:
-    """A variable name that says it holds a credential (DB_PASSWORD, STRIPE_KEY, ...)."""
-    low = name.lower()
-    if low.endswith(("file", "path", "name", "ref", "_id", "id")) or low.startswith("existing"):
-        return False  # names a mounted file, a path or another secret: the good pattern
-    return bool(SECRET_NAME.search(name))
-
-
-def is_literal_value(value: str) -> bool:
-    """A value written in the file: not empty, not a reference, not a placeholder or a path."""
-    v = value.strip().strip("'\"").strip()
-    if len(v) < 4 or REFERENCE.search(v) or PLACEHOLDER.match(v):
-        return False
-    if v.startswith(("/", "./", "~/", "file:")):
-        return False
-    return True
-
-
-def shannon_entropy(data: str) -> float:
-    if not data:
-        return 0.0
-    n = len(data)
-    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
-
-
-def looks_real(value: str) -> bool:
-    """A literal that looks like a real credential rather than a sample (for .env.example)."""
-    v = value.strip().strip("'\"")
-    classes = sum(bool(re.search(p, v)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
-    return is_literal_value(v) and len(v) >= 8 and shannon_entropy(v) >= 3.0 and classes >= 2
-
-
-def public_prefix(value: str) -> str | None:
-    for p in PUBLIC_PREFIXES:
-        if value.startswith(p):
-            return p
-    return None
-
 
 # --- File classification --------------------------------------------------------
 
 ENV_EXAMPLE = re.compile(r"(^|/)\.env\.(example|sample|template|dist|defaults)$|(^|/)env\.example$")
-ENV_FILE = re.compile(r"(^|/)\.env(\.[\w.-]+)?$|(^|/)[\w.-]+\.env$")
+ENV_FILE = re.compile(r"(^|/)\.env(\.[^/]+)?$|(^|/)[^/]+\.env$")  # any name: spaces too
 KEY_FILE = re.compile(r"(^|/)(id_rsa|id_dsa|id_ecdsa|id_ed25519)$|\.(pem|key|ppk)$", re.IGNORECASE)
-KEYSTORE_FILE = re.compile(r"\.(p12|pfx|jks|keystore)$", re.IGNORECASE)
-CREDENTIAL_FILE = re.compile(r"(^|/)(\.npmrc|\.pypirc|\.git-credentials|\.pgpass|\.netrc|\.dockercfg)$")
-PUBLIC_KEY_HINT = re.compile(r"(\.pub|cert|\.crt|ca-bundle|public)", re.IGNORECASE)
+KEYSTORE_FILE = re.compile(r"\.(p12|pfx|jks|keystore|jceks|bks)$", re.IGNORECASE)
 
 
 def file_kind(path: str) -> str | None:
-    """Which 'should not be committed' rule a path falls under, if any."""
+    """Which 'should not be committed' rule a path falls under by its name, if any."""
     if ENV_EXAMPLE.search(path):
         return "env-example"
     if ENV_FILE.search(path):
         return "env-file"
     if KEYSTORE_FILE.search(path):
         return "keystore-file"
+    if credential_file(path) is not None:
+        return "credentials-file"
     if KEY_FILE.search(path):
         return "private-key-file"
-    if CREDENTIAL_FILE.search(path):
-        return "credentials-file"
     return None
 
 
-# --- Line rules for config files (value-bearing, fingerprinted) ----------------------
+# --- Line rules (value-bearing, fingerprinted by the parent) ---------------------------
+
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
-NPMRC_LINE = re.compile(r"(?:_authToken|_auth|_password)\s*=\s*(.+?)\s*$")
-PYPIRC_LINE = re.compile(r"^\s*password\s*[=:]\s*(.+?)\s*$", re.IGNORECASE)
-GIT_CRED_LINE = re.compile(r"^\s*[a-z][a-z0-9+.-]*://[^:/@\s]+:([^@\s]+)@")
-PGPASS_LINE = re.compile(r"^[^:#\s][^:]*:[^:]*:[^:]*:[^:]*:(.+)$")
+LineRule = Callable[[str], list[tuple[str, str, str | None]]]
 
 
-@lru_cache(maxsize=4096)
-def _line_rule_kind(path: str) -> str | None:
-    base = path.rsplit("/", 1)[-1]
+def _env_line(path: str, line: str) -> list[tuple[str, str, str | None]]:
+    """``.env`` files: ``NAME=value`` with a credential name (``env-literal``), plus inline credentials."""
+    out: list[tuple[str, str, str | None]] = []
+    m = ENV_LINE.match(line)
+    if m and not line.lstrip().startswith("#"):
+        name, value = m.group(1), m.group(2).split(" #", 1)[0].strip().strip("'\"")
+        if secret_pair(name, value):
+            out.append(("env-literal", value, name))
+    return out + keyvalue_hits(path, None, line)
+
+
+@lru_cache(maxsize=8192)
+def line_rule(path: str) -> LineRule:
+    """The per-line file rules of ``path``: one choice per file, so the per-line cost is the rule's own.
+
+    ``.env`` files (``env-literal``), credential files (their own rules), any
+    other file by its key/value syntax (`collectors.git_formats`); password
+    hashes in every file.
+    """
     if ENV_FILE.search(path) and not ENV_EXAMPLE.search(path):
-        return "env"
-    if base in (".npmrc", ".pypirc", ".git-credentials", ".pgpass"):
-        return base
-    return None
+        return lambda line: _env_line(path, line) + password_hash_hits(line)
+    if credential_file(path) is not None:
+        return lambda line: credential_file_hits(path, line) + password_hash_hits(line)
+    fmt = format_of(path)
+    return lambda line: keyvalue_hits(path, fmt, line) + password_hash_hits(line)
 
 
 def line_rule_hits(path: str, line: str) -> list[tuple[str, str, str | None]]:
-    """(detector, value, variable) for credential lines of config files detect-secrets misses.
-
-    detect-secrets wants quotes around values in files it does not know, so an
-    ``.env`` line ``DB_PASSWORD=hunter2`` goes unseen; these rules cover it.
-    """
-    kind = _line_rule_kind(path)
-    if kind is None:
-        return []
-    out: list[tuple[str, str, str | None]] = []
-    if kind == "env":
-        m = ENV_LINE.match(line)
-        if m and not line.lstrip().startswith("#"):
-            name, value = m.group(1), m.group(2).split(" #", 1)[0].strip().strip("'\"")
-            if is_secret_name(name) and is_literal_value(value):
-                out.append(("env-literal", value, name))
-    elif kind == ".npmrc":
-        m = NPMRC_LINE.search(line)
-        if m and is_literal_value(m.group(1)):
-            out.append(("npmrc-credentials", m.group(1).strip("'\""), "_authToken"))
-    elif kind == ".pypirc":
-        m = PYPIRC_LINE.match(line)
-        if m and is_literal_value(m.group(1)):
-            out.append(("pypirc-credentials", m.group(1), "password"))
-    elif kind == ".git-credentials":
-        m = GIT_CRED_LINE.match(line)
-        if m:
-            out.append(("git-credentials", m.group(1), None))
-    elif kind == ".pgpass":
-        m = PGPASS_LINE.match(line)
-        if m and not line.startswith("#") and m.group(1).strip() not in ("", "*"):
-            out.append(("pgpass-credentials", m.group(1).strip(), None))
-    return out
+    """(detector, value, variable) for the credentials of one line that only file rules see."""
+    return line_rule(path)(line)
 
 
-# --- detect-secrets engine ---------------------------------------------------------
-
-
-@contextmanager
-def detect_secrets_settings() -> Iterator[None]:
-    """All plugins, default filters, no verification, file-exists filter off.
-
-    History lines come from blobs, not files on disk: with the file-exists
-    filter on, history would find nothing. Verification stays off because no
-    value may leave the process.
-    """
-    from detect_secrets.settings import default_settings, get_filters
-
-    with default_settings() as settings:
-        settings.disable_filters(
-            "detect_secrets.filters.common.is_invalid_file",
-            "detect_secrets.filters.common.is_ignored_due_to_verification_policies",
-        )
-        get_filters.cache_clear()
-        yield
-
-
-KEYWORD_ATOMS = ("key", "pass", "pwd", "secret", "contrase")
-
-
-def _keyword_gate() -> Callable[[str], bool] | None:
-    """Substring gate for KeywordDetector, valid only while every keyword contains an atom."""
-    from detect_secrets.plugins import keyword
-
-    for word in keyword.DENYLIST:
-        plain = word.replace("_?", "")
-        if not any(a in plain for a in KEYWORD_ATOMS):
-            return None  # the keyword list changed: no gate, scan every line
-    atoms = KEYWORD_ATOMS
-
-    def gate(line: str) -> bool:
-        low = line.lower()
-        return any(a in low for a in atoms)
-
-    return gate
-
-
-def _entropy_gate(plugin: object) -> Callable[[str], bool]:
-    """Quoted strings whose entropy can exceed the plugin's limit.
-
-    ``log2(distinct characters)`` bounds Shannon entropy from above, so most
-    quoted words are ruled out without computing it; the rest use the plugin's
-    own formula, so the decision is the plugin's.
-    """
-    findall = plugin.regex.findall  # type: ignore[attr-defined]
-    limit = plugin.entropy_limit  # type: ignore[attr-defined]
-    entropy = plugin.calculate_shannon_entropy  # type: ignore[attr-defined]
-    log2 = math.log2
-
-    def gate(line: str) -> bool:
-        if "'" not in line and '"' not in line:
-            return False
-        for m in findall(line):
-            s = m[1]
-            if log2(len(set(s)) or 1) > limit and entropy(s) > limit:
-                return True
-        return False
-
-    return gate
-
-
-def _plugin_gate(plugin: object) -> Callable[[str], bool] | None:
-    """A necessary condition for ``plugin`` to report anything on a line (None: always scan)."""
-    from detect_secrets.plugins.base import RegexBasedDetector
-    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-    from detect_secrets.plugins.keyword import KeywordDetector
-
-    if isinstance(plugin, RegexBasedDetector):
-        searches = [r.search for r in plugin.denylist]
-        return lambda line: any(s(line) for s in searches)
-    if isinstance(plugin, HighEntropyStringsPlugin):
-        return _entropy_gate(plugin)
-    if isinstance(plugin, KeywordDetector):
-        return _keyword_gate()
-    return None
-
-
-def _combined_denylist(plugins: list[object]) -> re.Pattern[str] | None:
-    """One alternation of every regex plugin's denylist: a line none of them matches skips them all."""
-    from detect_secrets.plugins.base import RegexBasedDetector
-
-    parts = []
-    for p in plugins:
-        if not isinstance(p, RegexBasedDetector):
-            continue
-        for r in p.denylist:
-            if re.search(r"\\[1-9]|\(\?P=", r.pattern):
-                return None  # a backreference cannot be renumbered safely
-            if r.flags & ~(re.I | re.X | re.S | re.M | re.U):
-                return None  # e.g. re.ASCII changes \w inside lookbehinds: keep per-plugin gates
-            flags = "".join(f for f, bit in (("i", re.I), ("x", re.X), ("s", re.S), ("m", re.M)) if r.flags & bit)
-            parts.append(f"(?{flags}:{r.pattern})" if flags else f"(?:{r.pattern})")
-    try:
-        return re.compile("|".join(parts)) if parts else None
-    except re.error:
-        return None
-
-
-REFERENCE_KEY = re.compile(
-    r"(secret|password|passwd|token|key)[_-]?(name|ref|key|keyref|id)$|^existing|^secrets?$", re.IGNORECASE
-)
 NAME_LIKE = re.compile(r"^[a-z][a-z0-9._-]{0,62}$")
 KEY_OF_LINE = re.compile(r"^\s*[-\s]*[\"']?([A-Za-z_][\w.-]*)[\"']?\s*[:=]")
+SAFE_MANIFEST = re.compile(rf"^kind:\s*[\"']?({'|'.join(SAFE_KINDS)})\b|^\"?sops\"?:\s*\{{?\s*$")
+VALUE_RULE = re.compile(r"-literal$|^(cli-password-flag|connection-string|url-credentials)$")
 
 
 def keep_generic_hit(line: str, value: str) -> bool:
@@ -290,110 +136,92 @@ def keep_generic_hit(line: str, value: str) -> bool:
     if not is_literal_value(value):
         return False
     m = KEY_OF_LINE.match(line)
-    if m and REFERENCE_KEY.search(m.group(1)) and NAME_LIKE.match(value.strip("'\"")):
+    if m and names_a_secret_object(m.group(1)) and NAME_LIKE.match(value.strip("'\"")):
         return False
     return True
 
 
-@dataclass
-class Hit:
-    detector: str
-    value: str
-    line: int
-    variable: str | None = None
+def keep_token_hit(path: str, line: str, hit: Hit) -> bool:
+    """Whether an engine's match is a credential, not a sample, ciphertext, identifier or noise.
+
+    General class: the false positives every token scanner shares: public IPs,
+    samples and vendor examples (`is_sample_value`), SOPS / Ansible Vault
+    ciphertext, PEM headers without a key, and for the keyword and entropy
+    plugins prose, paths, field names, translation catalogues, quoted words in
+    code (``'foobar'``), and high entropy alone outside production files or
+    where digests and ids are everyday content (markup, templates, lock files,
+    docs, UUIDs, SHAs); URL credentials for documentation hosts (``example.com``).
+    """
+    v = hit.value
+    if hit.detector == "Public IP (ipv4)":
+        return False
+    if hit.detector == "Private Key":
+        return "\n" in v  # `key_block` found a body; a bare BEGIN line is a header in code
+    if is_sample_value(v) or is_encrypted_value(v):
+        return False
+    if hit.detector == "Basic Auth Credentials":
+        hosts = url_hosts(line, v)
+        return not (hosts and all(is_documentation_host(h) for h in hosts))
+    if hit.detector not in GENERIC_DETECTORS:
+        return True
+    if is_translation(path) or not keep_generic_hit(line, v) or is_prose(v) or is_path_like(v) \
+            or is_field_name_value(v):
+        return False
+    context = path_context(path)
+    if hit.detector == "Secret Keyword":
+        # in code and prose a quoted word is a label or a dummy ('foobar', 'secreto')
+        return is_code_secret(v) if format_of(path) in CODE_LIKE or context != "production" else True
+    # high entropy alone: only in production files where digests and ids are not everyday content
+    return context == "production" and not entropy_is_noise(path) and not is_identifier_value(v)
 
 
 class LineScanner:
     """Scans (line number, text) lists of one file; must be used inside `detect_secrets_settings`."""
 
-    def __init__(self, gated: bool = True) -> None:
-        from detect_secrets.core import scan
-        from detect_secrets.plugins.base import RegexBasedDetector
-        from detect_secrets.settings import get_plugins
-
-        self._scan = scan
-        self.plugins = list(get_plugins())
-        combined = _combined_denylist(self.plugins) if gated else None
-        self.combined = combined.search if combined else None
-        # (plugin, gate, covered by the combined regex)
-        self.gated = [
-            (p, _plugin_gate(p) if gated else None, combined is not None and isinstance(p, RegexBasedDetector))
-            for p in self.plugins
-        ]
+    def __init__(self, gated: bool = True, engines: list[TokenEngine] | None = None) -> None:
+        self.engines: list[TokenEngine] = engines if engines is not None else [DetectSecretsEngine(gated)]
 
     def file_skipped(self, path: str) -> bool:
-        return self._scan._is_filtered_out(required_filter_parameters=["filename"], filename=path)
+        return any(e.file_skipped(path) for e in self.engines)
 
     def scan(self, path: str, lines: list[tuple[int, str]]) -> list[Hit]:
-        from detect_secrets.util.code_snippet import get_code_snippet
-
+        texts = [t.rstrip() for _, t in lines]
+        fmt = format_of(path)
+        sealed = fmt in ("yaml", "json") and any(SAFE_MANIFEST.match(t) for t in texts)
         hits: list[Hit] = []
-        texts: list[str] | None = None
-        scan = self._scan
-        for idx, (lineno, raw) in enumerate(lines):
-            line = raw.rstrip()
-            for detector, value, variable in line_rule_hits(path, line):
-                hits.append(Hit(detector, value, lineno, variable))
-            if len(line) > 4000:
-                line = line[:4000]  # minified blobs: bounded work per line
-            regex_hit = self.combined is None or self.combined(line) is not None
-            todo = [
-                p for p, gate, covered in self.gated
-                if (regex_hit or not covered) and (gate is None or gate(line))
-            ]
-            if not todo:
-                continue
-            if texts is None:
-                texts = [t.rstrip() for _, t in lines]
-            context = get_code_snippet(texts, idx + 1)
-            if scan._is_filtered_out(
-                required_filter_parameters=["line"], filename=path, line=line, context=context
-            ):
-                continue
-            for plugin in todo:
-                for secret in scan._scan_line(
-                    plugin=plugin, filename=path, line=line, line_number=lineno, context=context
-                ):
-                    if scan._is_filtered_out(
-                        required_filter_parameters=["context"],
-                        filename=path,
-                        secret=secret.secret_value,
-                        plugin=plugin,
-                        line=line,
-                        context=context,
-                    ):
-                        continue
-                    value = secret.secret_value or ""
-                    if secret.type == "Private Key":
-                        value = _private_key_block(texts, idx) or value
-                    elif len(value) < 8:
-                        value = _full_match(plugin, line, value)
-                    if secret.type in GENERIC_DETECTORS and not keep_generic_hit(line, value):
-                        continue
-                    hits.append(Hit(secret.type, value, lineno))
+        for engine in self.engines:
+            for hit in engine.scan(path, lines):
+                idx = _index_of(lines, hit.line)
+                line = texts[idx] if idx is not None else ""
+                if keep_token_hit(path, line, hit) and not (sealed and hit.detector in GENERIC_DETECTORS):
+                    hits.append(hit)
+        rule = line_rule(path)
+        for idx, (lineno, _) in enumerate(lines):
+            line = texts[idx]
+            found = rule(line if len(line) <= 4000 else line[:4000])
+            if "PRIVATE KEY" in line or "PuTTY-User-Key" in line:
+                found += key_block_hits(texts, idx)
+            for detector, value, variable in found:
+                if not (sealed and VALUE_RULE.search(detector)):
+                    hits.append(Hit(detector, value, lineno, variable))
+        if fmt == "sql":
+            hits += [Hit("sql-literal", value, lineno, col) for lineno, col, value in sql_pairs(lines)
+                     if secret_pair(col, value)]
+        docs = doc_comment_lines(path, lines) if hits else set()
+        for hit in hits:
+            if hit.line in docs:
+                hit.context = "documentation"
         return hits
 
 
-def _full_match(plugin: object, line: str, value: str) -> str:
-    """The whole token when a plugin's regex only captured its prefix (``ghp``).
-
-    Otherwise every GitHub token would share one fingerprint and dedupe into one.
-    """
-    for regex in getattr(plugin, "denylist", ()):
-        for m in regex.finditer(line):
-            if value in m.group(0):
-                return m.group(0).strip(" \t'\":=")
-    return value
-
-
-def _private_key_block(texts: list[str], start: int) -> str | None:
-    """The whole PEM block from its BEGIN line, so two keys get two fingerprints."""
-    block = []
-    for t in texts[start : start + 200]:
-        block.append(t.strip())
-        if "-----END" in t:
-            return "\n".join(block)
-    return None
+def _index_of(lines: list[tuple[int, str]], lineno: int) -> int | None:
+    """Index of ``lineno`` in ``lines`` (consecutive numbers within a hunk: usually direct)."""
+    if not lines:
+        return None
+    guess = lineno - lines[0][0]
+    if 0 <= guess < len(lines) and lines[guess][0] == lineno:
+        return guess
+    return next((i for i, (n, _) in enumerate(lines) if n == lineno), None)
 
 
 # --- git plumbing -----------------------------------------------------------------
@@ -426,23 +254,18 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def _unquote_path(p: str) -> str:
-    if p.startswith('"') and p.endswith('"'):
-        raw = p[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
-        return raw.encode("latin-1", "replace").decode("utf-8", "replace")
-    return p
-
-
 @dataclass
 class ChunkResult:
-    """What one worker found in one chunk of commits (values still raw, in memory only)."""
+    """What one worker found in one chunk of commits or tree files (values still raw, in memory only)."""
 
     commits: int = 0
     lines: int = 0
-    # (commit, author_ts, path, Hit)
+    # (commit, author_ts, path, Hit); commit "" for HEAD's tree
     hits: list[tuple[str, int, str, Hit]] = field(default_factory=list)
-    # (path, commit, author_ts, kind) for files that should never be committed
+    # (path, commit, author_ts, kind): files that should never be committed; kind by name
+    # (env-file, private-key-file, ...) or by content (keystore-file); commit "" for HEAD's tree
     files: list[tuple[str, str, int, str]] = field(default_factory=list)
+    renames: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path)
     error: str | None = None
 
 
@@ -453,10 +276,14 @@ def scan_history_chunk(git_dir: str, commits: list[str], gated: bool = True) -> 
         return _scan_history(git_dir, commits, scanner)
 
 
+KEYSTORE_PEEK_LIMIT = 256 * 1024  # bytes; a keystore is small, a binary asset need not be read
+
+
 def _scan_history(git_dir: str, commits: list[str], scanner: LineScanner) -> ChunkResult:
     res = ChunkResult()
     cmd = git_cmd(
-        git_dir, "log", "-p", "-U0", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
+        git_dir, "log", "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
+        "--src-prefix=a/", "--dst-prefix=b/",  # what git_paths decodes, whatever diff.noprefix says
         "--no-walk=unsorted", "--stdin", "--format=%x01%H %at",
     )
     proc = subprocess.Popen(
@@ -468,6 +295,9 @@ def _scan_history(git_dir: str, commits: list[str], scanner: LineScanner) -> Chu
 
     commit, ts = "", 0
     path: str | None = None
+    new_oid = ""
+    rename_from: str | None = None
+    binaries: list[tuple[str, str, int, str]] = []  # (path, commit, ts, blob) to peek at for keystores
     added: list[tuple[int, str]] = []
     lineno = 0
     in_hunk = False
@@ -497,37 +327,67 @@ def _scan_history(git_dir: str, commits: list[str], scanner: LineScanner) -> Chu
             res.commits += 1
         elif raw.startswith(b"diff --git "):
             flush()
-            path, in_hunk, skip_file = None, False, False
+            path, in_hunk, skip_file, new_oid, rename_from = None, False, False, "", None
         elif raw.startswith(b"@@ "):
             in_hunk = True
             m = re.match(rb"@@ -\S+ \+(\d+)", raw)
             lineno = int(m.group(1)) if m else 0
+        elif raw.startswith(b"index "):
+            m = re.match(rb"index [0-9a-f]+\.\.([0-9a-f]+)", raw)
+            new_oid = m.group(1).decode() if m else ""
+        elif raw.startswith(b"rename from "):
+            rename_from = path_of_rename_line(raw)
+        elif raw.startswith(b"rename to "):
+            target = path_of_rename_line(raw)
+            if rename_from is not None and target is not None:
+                res.renames.append((rename_from, target))
         elif raw.startswith(b"+++ "):
-            target = raw[4:].decode("utf-8", "replace").rstrip("\r\n")
-            if target == "/dev/null":
-                path = None
-            else:
-                path = _unquote_path(target)
-                path = path[2:] if path.startswith("b/") else path
+            path = new_path_of_header(raw)
+            if path is not None:
                 _note_file(res, path, commit, ts)
                 skip_file = scanner.file_skipped(path)
         elif raw.startswith(b"Binary files "):
-            text = raw.decode("utf-8", "replace").rstrip("\n")
-            m = re.match(r"Binary files (.+) and (.+) differ$", text)
-            if m and m.group(2) != "/dev/null":
-                target = _unquote_path(m.group(2))
-                _note_file(res, target[2:] if target.startswith("b/") else target, commit, ts)
+            target = new_path_of_binary_line(raw)
+            if target is not None:
+                _note_file(res, target, commit, ts)
+                if new_oid and set(new_oid) != {"0"}:
+                    binaries.append((target, commit, ts, new_oid))
     flush()
     err = proc.stderr.read().decode("utf-8", "replace").strip()
     if proc.wait() != 0:
         res.error = err.splitlines()[-1] if err else f"git log exited {proc.returncode}"
+    _peek_keystores(git_dir, binaries, res)
     return res
+
+
+def _peek_keystores(git_dir: str, binaries: list[tuple[str, str, int, str]], res: ChunkResult) -> None:
+    """Binary files added in history that are keystores by content (JKS, PKCS#12), whatever their name."""
+    small = {oid for oid, size in blob_sizes(git_dir, {b[3] for b in binaries}) if size <= KEYSTORE_PEEK_LIMIT}
+    kinds = {oid: keystore_kind(data) for oid, data in read_blobs(git_dir, small)}
+    for path, commit, ts, oid in binaries:
+        if kinds.get(oid):
+            res.files.append((path, commit, ts, "keystore-file"))
 
 
 def _note_file(res: ChunkResult, path: str, commit: str, ts: int) -> None:
     kind = file_kind(path)
     if kind and kind != "env-example":
         res.files.append((path, commit, ts, kind))
+
+
+def blob_sizes(git_dir: str, oids: Iterable[str]) -> list[tuple[str, int]]:
+    """(oid, size) of each blob, through one ``git cat-file --batch-check``."""
+    wanted = "\n".join(oids)
+    if not wanted:
+        return []
+    proc = subprocess.run(git_cmd(git_dir, "cat-file", "--batch-check"), input=(wanted + "\n").encode(),
+                          capture_output=True, env=git_env())
+    out = []
+    for line in proc.stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            out.append((parts[0], int(parts[2])))
+    return out
 
 
 def read_blobs(git_dir: str, blobs: Iterable[str]) -> Iterator[tuple[str, bytes]]:
@@ -540,7 +400,6 @@ def read_blobs(git_dir: str, blobs: Iterable[str]) -> Iterator[tuple[str, bytes]
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(),
     )
     assert proc.stdin and proc.stdout
-    import threading
 
     def feed() -> None:
         try:
@@ -575,6 +434,8 @@ def scan_tree_chunk(git_dir: str, entries: list[tuple[str, str]], gated: bool = 
             by_oid.setdefault(oid, []).append(path)
         for oid, data in read_blobs(git_dir, by_oid):
             if is_binary(data):
+                if keystore_kind(data):
+                    res.files += [(path, "", 0, "keystore-file") for path in by_oid[oid]]
                 continue
             text = data.decode("utf-8", "replace")
             lines = list(enumerate(text.splitlines(), start=1))
@@ -585,3 +446,4 @@ def scan_tree_chunk(git_dir: str, entries: list[tuple[str, str]], gated: bool = 
                 for hit in scanner.scan(path, lines):
                     res.hits.append(("", 0, path, hit))
     return res
+

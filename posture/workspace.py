@@ -4,6 +4,8 @@ A workspace is a folder (the current directory, or ``$POSTURE_HOME``) with::
 
     engagements/CLIENT/engagement.yaml     what to assess
     engagements/CLIENT/.fingerprint-key    per-engagement HMAC key (never published)
+    engagements/CLIENT/.signing-key        Ed25519 key signing published quarters (never published)
+    engagements/CLIENT/signing-key.pem     its public key, to verify without the private key
     evidence/CLIENT/QUARTER/snapshot/      collected records
     evidence/CLIENT/QUARTER/assessment/    findings, scores, exports
     evidence/CLIENT/QUARTER/notebooks/     executed notebooks
@@ -21,8 +23,9 @@ from datetime import date, datetime, timezone
 from hashlib import sha256
 from pathlib import Path
 
-from posture.model.engagement import LoadedEngagement, load_engagement
+from posture.model.engagement import LoadedEngagement, client_name_problem, load_engagement
 from posture.model.errors import ConfigError
+from posture.model.fsutil import recover_directory
 
 QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -71,8 +74,9 @@ class Workspace:
                 raise ConfigError(f"{p}: no such engagement file")
             loaded = load_engagement(p)
             return cls(root=root, client=loaded.engagement.client, engagement_path=p)
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", client_or_path):
-            raise ConfigError(f"{client_or_path!r} is neither a client name nor an engagement file")
+        problem = client_name_problem(client_or_path)
+        if problem:
+            raise ConfigError(f"{client_or_path!r} is no engagement file and {problem}")
         path = root / "engagements" / client_or_path / "engagement.yaml"
         if not path.exists():
             raise ConfigError(
@@ -94,14 +98,20 @@ class Workspace:
     def quarter_dir(self, quarter: str) -> Path:
         return self.evidence_root / parse_quarter(quarter)
 
+    def _evidence_dir(self, quarter: str, name: str) -> Path:
+        """An atomically written evidence folder, repaired first if a swap of it was killed."""
+        path = self.quarter_dir(quarter) / name
+        recover_directory(path)
+        return path
+
     def snapshot_dir(self, quarter: str) -> Path:
-        return self.quarter_dir(quarter) / "snapshot"
+        return self._evidence_dir(quarter, "snapshot")
 
     def assessment_dir(self, quarter: str) -> Path:
-        return self.quarter_dir(quarter) / "assessment"
+        return self._evidence_dir(quarter, "assessment")
 
     def notebooks_dir(self, quarter: str) -> Path:
-        return self.quarter_dir(quarter) / "notebooks"
+        return self._evidence_dir(quarter, "notebooks")
 
     def quarters(self) -> list[str]:
         if not self.evidence_root.exists():

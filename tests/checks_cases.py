@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from posture.model.engagement import Attestation, Classification, Engagement, OwnerRule
 from posture.model.records import (
     AccessEvent,
+    AccessHour,
     AccessKey,
     AuditDevice,
     AuditLog,
@@ -20,7 +21,9 @@ from posture.model.records import (
     AuthRole,
     Certificate,
     CiConfig,
+    CloudResource,
     Key,
+    LoginHour,
     Mount,
     Policy,
     PolicyRule,
@@ -30,6 +33,7 @@ from posture.model.records import (
     Server,
     SourceFinding,
     Token,
+    TokenIssue,
     Trail,
 )
 
@@ -83,7 +87,8 @@ def vpolicy(name: str, rules: list[tuple[str, list[str]]]) -> list:
 
 def token(**kw) -> Token:
     base = dict(accessor_hash="hmac256:aa", display_name="approle-payments", policies=["payments-read"],
-                creation_ttl=3600, creation_time=ago(0.01), path="auth/approle/login")
+                creation_ttl=3600, creation_time=ago(0.01), path="auth/approle/login", period=0,
+                explicit_max_ttl=0)
     base.update(kw)
     return Token(id=f"vault:core:token/{base['accessor_hash']}", **V, **base)
 
@@ -174,6 +179,19 @@ def cert(days_left: float, validity: float = 90, source: str = "aws", **kw) -> C
                        not_before=NOW + timedelta(days=days_left - validity), **store, **kw)
 
 
+def listing(service: str = "lambda", region: str = "us-east-1") -> Mount:
+    """The `Mount` a collector writes for a service it listed in a region (collectors.aws.scanning.listed)."""
+    return Mount(id=f"aws:{ACCT}:{region}:{service}", path=f"{ACCT}/{region}/{service}", type=service, **A)
+
+
+def env_finding(variable: str, region: str = "us-east-1", detector: str = "Secret Keyword") -> SourceFinding:
+    """What collectors.aws.compute writes for a literal secret in a Lambda environment."""
+    fn = f"arn:aws:lambda:{region}:{ACCT}:function:payments-api"
+    return SourceFinding(id=f"{fn}#env:{variable}", repo=fn, category="config_env", detector=detector, path=fn,
+                         in_tree=True, fingerprint="hmac256:e1", variable=variable,
+                         refs=["lambda", f"{ACCT}/{region}"], **A)
+
+
 def trail(**kw) -> Trail:
     base = dict(is_multi_region=True, is_logging=True, log_file_validation=True,
                 kms_key_id=f"arn:aws:kms:us-east-1:{ACCT}:key/t", logs_management_events=True)
@@ -210,11 +228,41 @@ def signal(kind: str) -> AuditSignal:
                        path="secret/data/prod/payments/db", at=ago(2), count=7, store="core", source="audit")
 
 
-def read(principal: str, path: str, days: float = 3, method: str = "approle", ip: str = "10.0.0.1") -> AccessEvent:
+def read(principal: str, path: str, days: float = 3, method: str = "approle", ip: str = "10.0.0.1",
+         count: int = 4) -> AccessEvent:
     day = ago(days).replace(hour=0, minute=0, second=0, microsecond=0)
     return AccessEvent(id=f"audit:core:{principal}:{path}:{ip}:{day.date()}", principal=principal,
-                       auth_method=method, path=path, operation="read", remote_addr=ip, day=day, count=4,
+                       auth_method=method, path=path, operation="read", remote_addr=ip, day=day, count=count,
                        last_at=ago(days), store="core", source="audit")
+
+
+def daily_reads(days: range, count_on: dict[int, int] | None = None) -> list[AccessEvent]:
+    """One service's reads of one path, 4 a day, ``count_on[d]`` on day ``d`` ago."""
+    return [read("approle-payments", "secret/data/prod/payments/db", days=d, count=(count_on or {}).get(d, 4))
+            for d in days]
+
+
+def human_hour(hour_utc: int, days: float = 2) -> AccessHour:
+    """Alice's reads in one UTC hour, ``days`` ago (NOW is a Friday: 2 days ago is a Wednesday)."""
+    hour = ago(days).replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+    return AccessHour(id=f"audit:core:alice:{hour.isoformat()}", principal="userpass-alice",
+                      auth_method="userpass", path="secret/data/prod/payments/db", operation="read",
+                      remote_addr="10.0.0.5", hour=hour, count=3, store="core", source="audit")
+
+
+def logins(failed: int, ip: str = "198.51.100.7") -> LoginHour:
+    hour = ago(1).replace(minute=0, second=0, microsecond=0)
+    return LoginHour(id=f"audit:core:{ip}:userpass:bob:{hour.isoformat()}", remote_addr=ip, mount="userpass",
+                     user="bob", hour=hour, succeeded=1, failed=failed, store="core", source="audit")
+
+
+def token_issued(ttl_hours: float | None, non_expiring: bool = False) -> TokenIssue:
+    day = ago(2).replace(hour=0, minute=0, second=0, microsecond=0)
+    return TokenIssue(id=f"audit:core:token:{ttl_hours}:{non_expiring}", principal="token", remote_addr="10.0.0.9",
+                      path="auth/token/create", display_name="token-ci",
+                      ttl_seconds=None if ttl_hours is None else int(ttl_hours * 3600), non_expiring=non_expiring,
+                      policies=["ci"], day=day, count=1, first_at=ago(2), last_at=ago(2),
+                      accessor_hmacs=["hmac-sha256:abc"], store="core", source="audit")
 
 
 def attest(item: str, age_days: int = 30, value: float | None = None) -> Attestation:
@@ -225,6 +273,18 @@ def attest(item: str, age_days: int = 30, value: float | None = None) -> Attesta
 # --- the cases: id -> (passing records, failing records) ---------------------------------
 
 PROD_DB = "secret/prod/payments/db_password"
+#: The self-service paths of OpenBao's built-in ``default`` policy (tests/test_precision_vault.py
+#: reads the real one from the server).
+SELF_SERVICE = [
+    ("auth/token/lookup-self", ["read"]), ("auth/token/renew-self", ["update"]),
+    ("auth/token/revoke-self", ["update"]), ("sys/capabilities-self", ["update"]),
+    ("identity/entity/id/{{identity.entity.id}}", ["read"]), ("sys/internal/ui/resultant-acl", ["read"]),
+    ("sys/leases/renew", ["update"]), ("sys/leases/lookup", ["update"]), ("sys/renew", ["update"]),
+    ("cubbyhole/*", ["create", "read", "update", "delete", "list"]), ("sys/wrapping/wrap", ["update"]),
+    ("sys/wrapping/lookup", ["update"]), ("sys/wrapping/unwrap", ["update"]), ("sys/tools/hash", ["update"]),
+    ("sys/tools/hash/*", ["update"]), ("sys/control-group/request", ["update"]),
+    ("identity/oidc/provider/+/authorize", ["read", "update"]),
+]
 
 CASES: dict[str, tuple[list, list]] = {
     "VLT001": ([vserver()], [vserver(ha_enabled=False, storage_type="inmem", raft_peers=None)]),
@@ -234,13 +294,35 @@ CASES: dict[str, tuple[list, list]] = {
     "VLT005": ([vserver(), *audit_dev(2)], [vserver(), *audit_dev(1)]),
     "VLT006": (vpolicy("payments-read", [("secret/data/prod/payments/*", ["read"])]),
                vpolicy("admin", [("*", ["create", "read", "update", "delete", "list"])])),
-    "VLT007": (vpolicy("payments-read", [("secret/data/prod/payments/*", ["read"]), ("sys/*", ["deny"])]),
-               vpolicy("ops", [("sys/policies/acl/*", ["read", "update", "sudo"])])),
-    "VLT008": (vpolicy("payments-read", [("secret/data/prod/payments/*", ["read"])]),
-               vpolicy("payments-all", [("secret/data/prod/payments/*", ["read"]),
-                                        ("secret/data/dev/payments/*", ["read"])])),
+    "VLT007": ([*vpolicy("payments-read", [("secret/data/prod/payments/*", ["read"]), ("sys/*", ["deny"])]),
+                *vpolicy("self-service", SELF_SERVICE),
+                *vpolicy("ops-viewer", [("sys/mounts", ["read"]), ("sys/policies/acl/*", ["read", "list"])]),
+                *vpolicy("reader-fenced", [("+/*", ["read", "update"]), ("sys/*", ["deny"]),
+                                           ("identity/*", ["deny"]), ("auth/*", ["deny"])])],
+               [*vpolicy("ops", [("sys/policies/acl/*", ["read", "update", "sudo"])]),
+                *vpolicy("platform", [("sys/*", ["create", "update"])]),
+                *vpolicy("anything-two-deep", [("+/+", ["update"])])]),
+    "VLT008": ([*vpolicy("payments-read", [("secret/data/prod/payments/*", ["read"])]),
+                *vpolicy("payments-shared", [("secret/data/prod/payments/*", ["read"]),
+                                             ("secret/data/shared/*", ["read"]), ("secret/data/common/*", ["read"])]),
+                *vpolicy("all-but-prod", [("secret/data/*", ["read"]), ("secret/data/prod/*", ["deny"])]),
+                *vpolicy("lists-everything", [("secret/metadata/*", ["list"]), ("secret/data/dev/*", ["read"])]),
+                kv(PROD_DB), kv("secret/dev/payments/db_password"), kv("secret/shared/ca-bundle"),
+                kv("secret/common/feature-key")],
+               [*vpolicy("payments-all", [("secret/data/prod/payments/*", ["read"]),
+                                          ("secret/data/dev/payments/*", ["read"])]),
+                *vpolicy("engine-wide", [("secret/data/*", ["read"])]),
+                kv(PROD_DB), kv("secret/dev/payments/db_password"), kv("secret/shared/ca-bundle")]),
     "VLT009": ([token()], [token(accessor_hash="hmac256:root", root=True, policies=["root"], creation_ttl=0)]),
-    "VLT010": ([token()], [token(creation_ttl=0)]),
+    "VLT010": ([token(), token(accessor_hash="hmac256:pb", period=86400, explicit_max_ttl=7 * 86400, creation_ttl=86400),
+                role("token", "ci-bounded", period=86400, token_explicit_max_ttl=7 * 86400),
+                token(accessor_hash="hmac256:rb", role="ci-bounded", creation_ttl=86400,
+                      path="auth/token/create/ci-bounded"),
+                role("approle", "not-periodic", period=0, token_explicit_max_ttl=0)],
+               [token(creation_ttl=0), token(accessor_hash="hmac256:pf", period=3600, creation_ttl=3600),
+                role("token", "ci-forever", period=86400, token_explicit_max_ttl=0),
+                token(accessor_hash="hmac256:rf", role="ci-forever", creation_ttl=86400,
+                      path="auth/token/create/ci-forever")]),
     "VLT011": ([role("approle", token_ttl=3600, token_max_ttl=14400, secret_id_ttl=600, secret_id_num_uses=1,
                      bind_secret_id=True)],
                [role("approle", token_ttl=86400, token_max_ttl=0, secret_id_ttl=0, secret_id_num_uses=0)]),
@@ -281,7 +363,8 @@ CASES: dict[str, tuple[list, list]] = {
     "AWS014": (iam_policy("app", [(["secretsmanager:GetSecretValue"],
                                    f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/payments/*")]),
                iam_policy("app", [(["secretsmanager:GetSecretValue"], "*")])),
-    "AWS015": ([oidc_role({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/app:ref:refs/heads/main"}})],
+    "AWS015": ([oidc_role({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/app:ref:refs/heads/main"},
+                           "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}})],
                [oidc_role({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}})]),
     "AWS016": ([ssm("/prod/payments/api_key", "SecureString")], [ssm("/prod/payments/api_key", "String")]),
     "AWS017": ([cert(200, key_algorithm="RSA_2048")], [cert(200, key_algorithm="RSA_1024")]),
@@ -301,6 +384,9 @@ CASES: dict[str, tuple[list, list]] = {
                        max_ttl=86400, **V)],
                [kv(PROD_DB)]),
     "LCY008": ([transit()], [kv("secret/prod/payments/jwt_signing_key")]),
+    "LCY009": ([cert(3000, validity=3650, source="vault", is_ca=True, key_algorithm="rsa-4096")],
+               [cert(100, validity=3650, source="vault", is_ca=True, key_algorithm="rsa-4096")]),
+    "AWS020": ([aserver(), listing("lambda")], [aserver(), listing("lambda"), env_finding("DB_PASSWORD")]),
     "SRC001": ([repo()], [repo(), finding("src/config.py")]),
     "SRC002": ([repo()], [repo(), finding("src/old.py", in_tree=False, in_history_only=True)]),
     "SRC003": ([repo()], [repo(), finding(".env", category="file")]),
@@ -312,13 +398,20 @@ CASES: dict[str, tuple[list, list]] = {
     "SRC007": ([finding("config/prod.env", fp="hmac256:a"), finding("config/dev.env", fp="hmac256:b")],
                [finding("config/prod.env", fp="hmac256:a"), finding("config/dev.env", fp="hmac256:a")]),
     "SRC008": ([repo()], [repo(), finding("logs/app.log")]),
+    "SRC010": ([repo(), finding("src/config.py")],
+               [repo(), finding("tests/fixtures/keys.py", context="test_fixture")]),
+    "SRC011": ([repo(), finding("tests/fixtures/shadow", category="hash", detector="password-hash",
+                                context="test_fixture")],
+               [repo(), finding("etc/shadow", category="hash", detector="password-hash")]),
     "CI001": ([ci(uses_oidc=True)], [ci(static_cloud_credentials=["aws-access-key-id"])]),
     "CI002": ([ci()], [ci(secrets_inherit=True)]),
     "CI003": ([ci()], [ci(secrets_echoed=True)]),
     "CI004": ([ci(secret_refs=["SLACK_WEBHOOK_NAME"])], [ci(secret_refs=["PROD_DB_PASSWORD"])]),
     "AUD011": ([kv(PROD_DB), audit_log(200), read("approle-payments", "secret/data/prod/payments/db_password")],
                [kv(PROD_DB), audit_log(200)]),
-    "AUD012": ([kv(PROD_DB), audit_log(), read("approle-payments", "secret/data/prod/payments/db_password")],
+    "AUD012": ([kv(PROD_DB), audit_log(), read("approle-payments", "secret/data/prod/payments/db_password"),
+                read("approle-billing", "secret/data/prod/payments/db_password")
+                .model_copy(update={"errors": 4, "denied": 4})],  # a refused read is not a consumer
                [kv(PROD_DB), audit_log(), read("approle-payments", "secret/data/prod/payments/db_password"),
                 read("approle-billing", "secret/data/prod/payments/db_password")]),
     "AUD013": ([audit_log(), read("alice", "secret/data/dev/x", method="userpass")],
@@ -327,7 +420,107 @@ CASES: dict[str, tuple[list, list]] = {
                                         format="vault_file", lines=1000, malformed=3, store="core", source="audit")]),
 }
 
-SIGNALS = ("new_source_ip", "volume_spike", "off_hours_human", "denied", "failed_logins", "long_ttl_token",
-           "root_token_use", "policy_change", "auth_change", "stale_version_read")
-for _i, _s in enumerate(SIGNALS, start=1):
-    CASES[f"AUD{_i:03d}"] = ([vserver(), audit_log()], [vserver(), audit_log(), signal(_s)])
+# AUD001-AUD010: a covered store without the signal passes; with it, fails. The judged ones
+# (AUD001-003, 005, 006) fail on measures past the default threshold, not on a written signal.
+CASES.update({
+    "AUD001": ([vserver(), audit_log(), read("approle-payments", "secret/data/prod/payments/db", days=30),
+                read("approle-payments", "secret/data/prod/payments/db", days=2)],
+               [vserver(), audit_log(), read("approle-payments", "secret/data/prod/payments/db", days=30),
+                read("approle-payments", "secret/data/prod/payments/db", days=2, ip="203.0.113.9")]),
+    "AUD002": ([vserver(), audit_log(), *daily_reads(range(12, 1, -1))],
+               [vserver(), audit_log(), *daily_reads(range(12, 1, -1), {2: 40})]),
+    "AUD003": ([vserver(), audit_log(), human_hour(10)], [vserver(), audit_log(), human_hour(3)]),
+    "AUD004": ([vserver(), audit_log()], [vserver(), audit_log(), signal("denied")]),
+    "AUD005": ([vserver(), audit_log(), logins(failed=2)], [vserver(), audit_log(), logins(failed=8)]),
+    "AUD006": ([vserver(), audit_log(), token_issued(1)], [vserver(), audit_log(), token_issued(2000)]),
+    "AUD007": ([vserver(), audit_log()], [vserver(), audit_log(), signal("root_token_use")]),
+    "AUD008": ([vserver(), audit_log()], [vserver(), audit_log(), signal("policy_change")]),
+    "AUD009": ([vserver(), audit_log()], [vserver(), audit_log(), signal("auth_change")]),
+    "AUD010": ([vserver(), audit_log(), kv("secret/prod/payments/db", current_version=3),
+                signal("kv_version_read").model_copy(update={"detail": {"versions": {"3": 7}}})],
+               [vserver(), audit_log(), signal("stale_version_read")]),
+})
+
+
+# --- AWS: definitions, published outputs and the account (issue 14) ---------------------------------
+
+def account_server() -> Server:
+    """The AWS account record the collector writes (``aws-account:<id>``, its id as address)."""
+    return Server(id=f"aws-account:{ACCT}", address=ACCT, product="aws-account", **A)
+
+
+def definition_finding(place: str, resource: str, where: str, variable: str = "DB_PASSWORD",
+                       category: str = "config_definition") -> SourceFinding:
+    """What collectors.aws.scanning writes for a literal secret in a definition (``where`` in ``resource``)."""
+    return SourceFinding(id=f"{resource}{where}:{variable}", repo=resource, category=category,
+                         detector="Secret Keyword", path=f"{resource}{where}", in_tree=True, fingerprint="hmac256:d1",
+                         variable=variable, refs=[place, f"{ACCT}/us-east-1"], **A)
+
+
+def cloud_resource(kind: str, name: str, arn: str, **kw) -> CloudResource:
+    return CloudResource(id=arn, kind=kind, name=name, arn=arn, account=ACCT, region="us-east-1", **A, **kw)
+
+
+def root(**kw) -> Principal:
+    arn = f"arn:aws:iam::{ACCT}:root"
+    base = dict(mfa_active=True, mfa_virtual=False, read_from="credential_report", last_used_at=ago(200))
+    base.update(kw)
+    return Principal(id=arn, arn=arn, name="<root_account>", kind="root", account=ACCT, **A, **base)
+
+
+def password_policy(**settings) -> Policy:
+    import json
+
+    good = {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24, "MaxPasswordAge": 90, "ExpirePasswords": True}
+    return Policy(id=f"arn:aws:iam::{ACCT}:account-password-policy", name="account password policy",
+                  kind="password_policy", attached_to=f"aws-account:{ACCT}",
+                  document=json.dumps({**good, **settings}), **A)
+
+
+def server_certificate(days_left: float) -> Certificate:
+    arn = f"arn:aws:iam::{ACCT}:server-certificate/legacy-tls"
+    return Certificate(id=arn, arn=arn, subject="CN=legacy-tls.acme.test", domains=["legacy-tls"],
+                       not_after=NOW + timedelta(days=days_left), type="IAM_SERVER_CERTIFICATE", **A)
+
+
+_EC2 = f"arn:aws:ec2:us-east-1:{ACCT}:instance/i-0abc"
+_CB = f"arn:aws:codebuild:us-east-1:{ACCT}:project/build"
+_GLUE = f"arn:aws:glue:us-east-1:{ACCT}:job/etl"
+_STACK = f"arn:aws:cloudformation:us-east-1:{ACCT}:stack/orders/1"
+_DOC = f"arn:aws:ssm:us-east-1:{ACCT}:document/deploy"
+_FN = f"arn:aws:lambda:us-east-1:{ACCT}:function:orders"
+_CMK = f"arn:aws:kms:us-east-1:{ACCT}:key/k1"
+CASES.update({
+    "AWS021": ([listing("ec2")], [listing("ec2"), definition_finding("ec2_user_data", _EC2, "#userData")]),
+    "AWS022": ([listing("codebuild")], [listing("codebuild"), definition_finding("codebuild_env", _CB, "#env")]),
+    "AWS023": ([listing("codebuild")], [listing("codebuild"), definition_finding(
+        "codebuild_source", _CB, "#source=primary", "location")]),
+    "AWS024": ([listing("glue"), listing("sagemaker")], [listing("glue"), listing("sagemaker"), definition_finding(
+        "glue_job", _GLUE, "#arguments", "--db_password")]),
+    "AWS025": ([listing("cloudformation")], [listing("cloudformation"), definition_finding(
+        "cloudformation_output", _STACK, "#outputs", "AdminPassword", "published_output")]),
+    "AWS026": ([listing("ssm-documents")], [listing("ssm-documents"), definition_finding(
+        "ssm_document", _DOC, "#content", "API_TOKEN", "published_output")]),
+    "AWS027": ([cloud_resource("ssm_document", "deploy", _DOC, shared_with=["444455556666"])],
+               [cloud_resource("ssm_document", "deploy", _DOC, shared_with=["all"])]),
+    "AWS028": ([cloud_resource("lambda_function", "orders", _FN, has_environment=True, kms_key_id=_CMK),
+                cloud_resource("lambda_function", "no-env", _FN + "-2", has_environment=False)],
+               [cloud_resource("lambda_function", "orders", _FN, has_environment=True)]),
+    "AWS029": ([account_server(), root()], [account_server(), root(mfa_active=False, mfa_virtual=None)]),
+    "AWS030": ([account_server(), root()], [account_server(), root(mfa_virtual=True)]),
+    "AWS031": ([account_server(), root()], [account_server(), root(last_used_at=ago(3))]),
+    "AWS032": ([account_server(), password_policy()], [account_server(), password_policy(MinimumPasswordLength=8)]),
+    "AWS033": ([account_server(), password_policy()], [account_server(), password_policy(PasswordReusePrevention=5)]),
+    "AWS034": ([account_server(), password_policy()], [account_server(), password_policy(MaxPasswordAge=0,
+                                                                                          ExpirePasswords=False)]),
+    "AWS035": ([iam_user(groups=["operators"])],
+               [iam_user(policies=[f"arn:aws:iam::{ACCT}:user/deployer/inline/direct"])]),
+    "AWS036": ([server_certificate(120)], [server_certificate(-30)]),
+    "AWS037": ([cloud_resource("access_analyzer", "account", f"arn:aws:access-analyzer:us-east-1:{ACCT}:analyzers",
+                               enabled=True)],
+               [cloud_resource("access_analyzer", "no analyzer in us-east-1",
+                               f"arn:aws:access-analyzer:us-east-1:{ACCT}:analyzers", enabled=False)]),
+    "AWS038": ([cloud_resource("eks_cluster", "prod", f"arn:aws:eks:us-east-1:{ACCT}:cluster/prod", encrypted=True,
+                               kms_key_id=_CMK)],
+               [cloud_resource("eks_cluster", "prod", f"arn:aws:eks:us-east-1:{ACCT}:cluster/prod", encrypted=False)]),
+})

@@ -1,19 +1,18 @@
 """A small real workspace for the notebook and site tests.
 
 Builds a snapshot with `SnapshotSink` (prod/staging/dev secrets, a policy with a
-wildcard, a leaked key in git, a coverage gap, and two hostile names), then
-produces the assessment with the checks helper's exporter when it exists, or
-else writes contract-shaped files derived from that same snapshot.
+wildcard, a leaked key in git, a coverage gap, and two hostile names; the engagement
+justifies the fixed quarter's narrowed grant only), then
+assesses it with the real checks and exporter, so the notebooks and the site
+read exactly the contract `posture assess` writes.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from posture.model.fsutil import atomic_directory, sha256_file
 from posture.model.records import AuthRole, Key, Policy, PolicyRule, Secret, SourceFinding
 from posture.model.snapshot import Manifest, Snapshot, SnapshotSink
 from posture.workspace import Workspace, quarter_end
@@ -33,6 +32,11 @@ classification:
     - match: ["*payments*"]
       owner: team-payments
       pager: payments-oncall
+access_justifications:
+  - policy: ci-deployer
+    path: "secret/data/prod/ci/*"
+    justification: CI deploys the production services
+    approver: security
 attestations:
   - item: rotation_runbook
     evidence: https://wiki.example/rotation
@@ -106,143 +110,73 @@ def build_snapshot(ws: Workspace, quarter: str, fixed: bool = False) -> Path:
 
 
 def assess(ws: Workspace, quarter: str) -> Path:
-    """Produce the assessment: the real exporter if it exists, else contract-shaped files."""
-    real = None if os.environ.get("SITEKIT_CONTRACT_ONLY") == "1" else _real_exporter()
-    if real is not None:
-        return real(ws, quarter)
-    return _contract_assessment(ws, quarter)
+    """The real assessment of the quarter's snapshot (checks + exporter), as `posture assess` writes it."""
+    from checks.engine import run_assessment
+    from checks.export import write_assessment
 
-
-def _real_exporter():
-    """checks.engine.run_assessment + checks.export.write_assessment, once they exist."""
-    try:
-        from checks.engine import run_assessment
-        from checks.export import write_assessment
-    except ImportError:
-        return None
-
-    def call(ws: Workspace, quarter: str) -> Path:
-        snap = Snapshot.load(ws.snapshot_dir(quarter))
-        a = run_assessment(snap, ws.load().engagement, as_of=quarter_end(quarter))
-        dest = ws.assessment_dir(quarter)
-        write_assessment(a, snap, dest, client=ws.client, quarter=quarter)
-        return dest
-
-    return call
-
-
-_CONTROLS = {"soc2": ["CC6.1"], "iso27001": ["A.5.17"], "pci_dss": ["8.3.2"],
-             "nist_800_53": ["IA-5"]}
-_CHECKS = [
-    # id, name, stage, item, severity, title
-    ("INV001", "owner-named", 1, 3, "high", "Secret has a named owner"),
-    ("VLT003", "no-wildcard-write", 2, 2, "critical", "Policy grants no wildcard write"),
-    ("ROT001", "rotation-age", 3, 3, "high", "Secret rotated within its type's maximum age"),
-    ("SRC001", "no-secret-in-git", 4, 1, "critical", "No secret committed to source control"),
-    ("AUD001", "token-inventory", 5, 5, "medium", "Token accessors can be listed"),
-]
-
-
-def _contract_assessment(ws: Workspace, quarter: str) -> Path:
     snap = Snapshot.load(ws.snapshot_dir(quarter))
-    as_of = quarter_end(quarter).isoformat()
-    findings = []
-
-    def add(cid: str, status: str, resource: str, name: str, env: str, owner: str | None,
-            evidence: dict) -> None:
-        c = next(c for c in _CHECKS if c[0] == cid)
-        findings.append({
-            "check_id": cid, "name": c[1], "title": c[5], "status": status, "severity": c[4],
-            "stage": c[2], "stage_name": f"stage {c[2]}", "checklist_item": c[3],
-            "checklist_text": f"item {c[3]}", "anti_pattern": "x", "source": "vault",
-            "store": "core", "resource": resource, "resource_name": name, "environment": env,
-            "owner": owner, "evidence": evidence, "remediation": f"Fix {name} now.",
-            "controls": _CONTROLS, "waiver": None,
-        })
-
-    inventory = []
-    for s in snap.rows("secret"):
-        env = s["custom_metadata"].get("env", "unknown")
-        owner = s["custom_metadata"].get("owner")
-        rotated = s["last_rotated_at"] or s["created_at"]
-        age = (quarter_end(quarter) - datetime.fromisoformat(rotated).date()).days
-        inventory.append({"table": "secret", "id": s["id"], "store": "core", "source": "vault",
-                          "kind": "kv2", "name": s["name"], "path": s["path"], "environment": env,
-                          "secret_type": "db-password" if "db" in s["name"] else "api-key",
-                          "owner": owner, "data_class": "confidential" if env == "prod" else "internal",
-                          "lifecycle_class": "static long-lived", "age_days": age,
-                          "last_rotated_at": s["last_rotated_at"], "expires_at": None})
-        add("INV001", "pass" if owner else "fail", s["id"], s["name"], env, owner, {"owner": owner})
-        add("ROT001", "fail" if age > 90 else "pass", s["id"], s["name"], env, owner,
-            {"age_days": age, "max_days": 90})
-    for r in snap.rows("policy_rule"):
-        add("VLT003", "fail" if r["path"] == "secret/*" else "pass", r["policy_id"], r["policy"],
-            "prod", "platform", {"path": r["path"], "capabilities": r["capabilities"]})
-    for f in snap.rows("source_finding"):
-        add("SRC001", "fail", f["id"], f["path"], "prod", None, {"detector": f["detector"]})
-    if not snap.rows("source_finding"):
-        add("SRC001", "pass", "git:app", "app", "prod", None, {"scanned": True})
-    add("AUD001", "not_assessed", "vault:core", "core", "prod", None, {"gap": "denied"})
-
-    def score(rows: list[dict]) -> dict:
-        p = sum(r["status"] == "pass" for r in rows)
-        f = sum(r["status"] == "fail" for r in rows)
-        return {"score": round(100 * p / (p + f)) if p + f else 100, "pass": p, "fail": f,
-                "waived": 0, "not_assessed": sum(r["status"] == "not_assessed" for r in rows)}
-
-    def dim(key: str, label) -> list[dict]:
-        keys = sorted({r[key] for r in findings}, key=str)
-        return [{"key": k, "label": label(k), **score([r for r in findings if r[key] == k])}
-                for k in keys]
-
-    overall = score(findings)["score"]
-    grade = "A" if overall >= 90 else "B" if overall >= 80 else "C" if overall >= 70 else "D" if overall >= 60 else "F"
-    docs = {
-        "findings.json": {"client": ws.client, "quarter": quarter, "as_of": as_of,
-                          "generated_at": datetime.now(UTC).isoformat(),
-                          "findings": findings},
-        "scores.json": {"overall": {"score": overall, "grade": grade},
-                        "by_checklist_item": dim("checklist_item", lambda k: f"Checklist item {k}"),
-                        "by_stage": dim("stage", lambda k: f"Stage {k}"),
-                        "by_environment": dim("environment", str),
-                        "by_store": dim("store", str), "method": "Share of *pass* among pass+fail."},
-        "catalog.json": [{"id": c[0], "name": c[1], "title": c[5], "stage": c[2],
-                          "stage_name": f"stage {c[2]}", "checklist_item": c[3],
-                          "anti_pattern": "x", "severity": c[4], "detects": f"Detects {c[1]}.",
-                          "why": "Because.", "fix": "Fix it.", "thresholds": {"max_days": 90},
-                          "controls": _CONTROLS, "inputs": ["secret"]} for c in _CHECKS],
-        "inventory.json": inventory,
-        "access_model.json": [{"principal": "approle/ci", "policy": r["policy"],
-                               "permissions": ",".join(r["capabilities"]), "path": r["path"],
-                               "environment": "prod", "justification": "deploys"}
-                              for r in snap.rows("policy_rule")],
-        "rotation_plan.json": [{"resource": i["id"], "owner": i["owner"], "next_due": "2027-01-01",
-                                "overdue": i["age_days"] > 90} for i in inventory],
-        "leak_cards.json": [{"resource": i["id"], "owner": i["owner"] or "",
-                             "paged": "payments-oncall" if i["owner"] else "",
-                             "steps": ["revoke", "rotate", "redeploy", "audit", "report"]}
-                            for i in inventory if i["environment"] == "prod"],
-        "cross_env.json": [],
-        "coverage_gaps.json": [{"store": g["store"], "scope": g["scope"], "operation": g["operation"],
-                                "reason": g["reason"], "tables": g["tables"]}
-                               for g in snap.rows("coverage_gap")],
-        "waivers.json": [],
-        "attestations.json": [{"item": "rotation_runbook", "owner": "platform", "status": "provided",
-                               "evidence": "https://wiki.example/rotation"}],
-    }
+    a = run_assessment(snap, ws.load().engagement, as_of=quarter_end(quarter))
     dest = ws.assessment_dir(quarter)
-    with atomic_directory(dest) as tmp:
-        for name, doc in docs.items():
-            (tmp / name).write_text(json.dumps(doc, indent=1), encoding="utf-8")
-        (tmp / "findings.csv").write_text("check_id,status\n" + "".join(
-            f"{f['check_id']},{f['status']}\n" for f in findings), encoding="utf-8")
-        (tmp / "findings.sarif").write_text(json.dumps({"version": "2.1.0", "runs": []}))
-        (tmp / "oscal-assessment-results.json").write_text(json.dumps({"assessment-results": {}}))
-        files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                 for p in sorted(tmp.iterdir())}
-        (tmp / "manifest.json").write_text(json.dumps(
-            {"files": files, "snapshot_manifest_sha256": sha256_file(
-                ws.snapshot_dir(quarter) / "manifest.json")}))
+    write_assessment(a, snap, dest, client=ws.client, quarter=quarter)
+    return dest
+
+
+#: A value for every field of each contract row, so a test names only what it is about.
+ROW_DEFAULTS: dict[str, dict] = {
+    "findings": dict(check_id="X", name="x", title="X", status="pass", severity="low", stage=1,
+                     stage_name="stage", checklist_item=1, checklist_text="item", anti_pattern="x",
+                     source="vault", store="core", resource="r", resource_name=None, environment="prod",
+                     owner=None, evidence={}, remediation="Fix it.", controls={}, waiver=None),
+    "inventory": dict(table="secret", store="core", source="vault", kind="kv2", name=None, path=None,
+                      item_class="secret", classified_by="default", environment="prod", secret_type="generic", owner=None, pager=None,
+                      data_class="internal", lifecycle_class="static-long-lived", critical=False,
+                      age_days=1.0, last_rotated_at=None, expires_at=None),
+    "access_model": dict(principal_kind="vault_approle_role", principal_id="p", via="auth_role",
+                         store="core", source="vault", policy="pol", policy_id="pol", path="secret/*",
+                         capabilities=["read"], effect="allow", environment="prod", justification=None),
+    "rotation_plan": dict(table="secret", store="core", name=None, path=None, environment="prod",
+                          secret_type="generic", lifecycle_class="static-long-lived", owner=None,
+                          last_rotated_at=None, max_age_days=90.0, next_due=None, days_until_due=None,
+                          status="unknown", method="rotate"),
+    "leak_cards": dict(name=None, store="core", source="vault", path=None, environment="prod",
+                       secret_type="generic", data_class="confidential", lifecycle_class="static-long-lived",
+                       owner=None, pager=None, revoke_first="revoke it", principals_can_read=[],
+                       principals_did_read=[], tokens_to_revoke=[], steps=[], target_minutes=15),
+    "cross_env": dict(kind="policy", store="core", environments=["*"], prod_paths=[], nonprod_paths=[]),
+    "coverage_gaps": dict(store="core", source="vault", tables=["token"], scope="", service=None,
+                          operation="LIST x", reason="denied", detail=None, dependent_checks=[]),
+    "waivers": dict(reason="accepted", approver="ciso", expires="2027-01-01", active=True,
+                    findings_waived=0, findings_failing_after_expiry=0),
+    "attestations": dict(evidence=None, owner="security", date="2026-01-05", scope="*", value=None,
+                         age_days=10, stale=False, check_id=None),
+}
+
+
+def write_contract(dest: Path, findings: list[dict] = (), **views: list[dict]) -> Path:
+    """A complete assessment directory through the contract models: the given rows (every
+    field not named takes `ROW_DEFAULTS`), every other view empty, empty scores."""
+    from posture.model.assessment import AssessmentFiles
+    from posture.model.thresholds import Thresholds
+
+    def rows(name: str, given: list[dict]) -> list[dict]:
+        return [{**ROW_DEFAULTS[name], **r} for r in given]
+
+    found = rows("findings", list(findings))
+    counts = {s: sum(f["status"] == s for f in found) for s in ("pass", "fail", "waived", "not_assessed")}
+    empty = {"score": None, "grade": "N/A", "coverage": 0.0, **dict.fromkeys(counts, 0)}
+    contract = AssessmentFiles.model_validate({
+        "findings": {"client": "c", "quarter": "2026-Q1", "as_of": "2026-03-31",
+                     "generated_at": "2026-04-01T00:00:00+00:00", "thresholds": Thresholds(),
+                     "business_timezone": "UTC", "counts": counts, "errors": [], "findings": found},
+        "scores": {"client": "c", "quarter": "2026-Q1", "as_of": "2026-03-31", "overall": empty,
+                   "by_checklist_item": [], "by_stage": [], "by_environment": [], "by_store": [],
+                   "method": ""},
+        "catalog": [],
+        **{name: rows(name, views.get(name, [])) for name in ROW_DEFAULTS if name != "findings"},
+    })
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, data in contract.json_files().items():
+        (dest / name).write_bytes(data)
     return dest
 
 

@@ -1,7 +1,9 @@
 """Audit-log collector: real OpenBao audit logs, CloudTrail files, signals, notebook.
 
 Real logs come from traffic driven at the session's OpenBao dev server (its
-two file audit devices). History-dependent signals (new source IP after the
+two file audit devices). The collector writes facts and measures; `signals`
+adds the anomalies the AUD checks judge from them under the engagement's
+thresholds, as ``posture assess`` does. History-dependent signals (new source IP after the
 learning period, volume spikes, off-hours humans) use the synthetic Vault
 log generator, whose entries follow the format asserted against the real log
 here. Every test that writes output checks that no canary leaked.
@@ -23,8 +25,10 @@ import pytest
 from conftest import CANARIES, assert_no_canary
 
 from collectors import audit_analysis as aa
-from collectors.audit import AuditCollector, AuditLogS3Guard
+from checks.audit_signals import cidr_of, judged_signals
+from collectors.audit import AUDIT_TABLES, AuditCollector, AuditLogS3Guard
 from collectors.base import CollectContext
+from posture.model.acl import parse_pattern
 from posture.model.engagement import Engagement
 from posture.model.errors import ReadOnlyViolation
 from posture.demo.estates.audit import (
@@ -34,28 +38,34 @@ from posture.demo.estates.audit import (
     write_vault_audit_log,
 )
 from posture.model.vocabulary import AUDIT_SIGNALS
-from posture.model.records import PolicyRule
+from posture.model.records import AuditSignal, PolicyRule
 from posture.model.snapshot import Manifest, Snapshot, SnapshotSink
+from posture.model.thresholds import Thresholds
 
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 PREFIX = "t7"
 
 
+class Collected(SnapshotSink):
+    """A collector's sink and the engagement it ran for (whose thresholds `signals` judges with)."""
+
+    def __init__(self, engagement: Engagement) -> None:
+        super().__init__()
+        self.engagement = engagement
+
+
 def collect(
     kind: str, patterns: list[str], *, thresholds: dict | None = None, tz: str = "UTC",
-    options: dict | None = None, extra: dict | None = None,
-) -> SnapshotSink:
+    extra: dict | None = None,
+) -> Collected:
     """Run the audit collector on one store and return its sink."""
     key = "audit_logs" if kind == "vault" else "cloudtrail_logs"
     store = {"name": "core" if kind == "vault" else "main", key: patterns, **(extra or {})}
     eng = Engagement.model_validate(
         {"client": "acme", "stores": {kind: [store]}, "thresholds": thresholds or {}, "business_timezone": tz}
     )
-    sink = SnapshotSink()
-    ctx = CollectContext(
-        engagement=eng, sink=sink, fingerprint=lambda v: "x", as_of=datetime.now(timezone.utc),
-        options={"audit": options or {}},
-    )
+    sink = Collected(eng)
+    ctx = CollectContext(engagement=eng, sink=sink, fingerprint=lambda v: "x", as_of=datetime.now(timezone.utc))
     AuditCollector(getattr(eng.stores, kind)[0], ctx).run()
     return sink
 
@@ -66,8 +76,20 @@ def write_snapshot(sink: SnapshotSink, dest: Path) -> Path:
     return dest
 
 
-def signals(sink: SnapshotSink, name: str | None = None) -> list:
-    return [s for s in sink.rows("audit_signal") if name is None or s.signal == name]
+def judged(frame, thresholds: Thresholds, tz: str) -> list[AuditSignal]:
+    """The AUD checks' judged signals of a snapshot, as records."""
+    j = judged_signals(frame, thresholds, tz)
+    return [AuditSignal(id=r.id, store=r.store, source="audit", signal=r.signal, principal=r.principal,
+                        path=r.path, remote_addr=r.remote_addr, at=None if pd.isna(r.at) else r.at.to_pydatetime(),
+                        count=int(r.count), detail=r.detail) for r in j.itertuples(index=False)]
+
+
+def signals(sink: Collected, name: str | None = None) -> list:
+    """Signal rows as an assessment sees them: the collector's facts plus the judged anomalies."""
+    snap = Snapshot.from_records([r for t in AUDIT_TABLES for r in sink.rows(t)])
+    rows = sink.rows("audit_signal") + judged(snap.frame, sink.engagement.thresholds,
+                                              sink.engagement.business_timezone)
+    return [s for s in rows if name is None or s.signal == name]
 
 
 # --- Real OpenBao traffic -------------------------------------------------------------
@@ -211,8 +233,9 @@ def test_real_off_hours_human_depends_on_business_timezone(real, real_sink):
     server, s = real
     alice = f"{s.userpass_mount}-alice"
     first = min(r.first_at for r in real_sink.rows("access_event") if r.principal == alice)
-    night = collect("vault", [str(server.audit_log("file"))], tz=_tz_where(first, business=False), options={"weekends": False})
-    day = collect("vault", [str(server.audit_log("file"))], tz=_tz_where(first, business=True), options={"weekends": False})
+    weekdays = {"off_hours_weekends": False}
+    night = collect("vault", [str(server.audit_log("file"))], tz=_tz_where(first, business=False), thresholds=weekdays)
+    day = collect("vault", [str(server.audit_log("file"))], tz=_tz_where(first, business=True), thresholds=weekdays)
     assert any(x.principal == alice for x in signals(night, "off_hours_human"))
     assert not any(x.principal == alice for x in signals(day, "off_hours_human"))
     # Services are never "off hours": only human auth methods count.
@@ -354,11 +377,11 @@ def test_path_helpers():
     assert aa.vault_secret_path("sys/policies/acl/x") is None
     assert aa.vault_secret_path("team/kv/data/app/db", {"team/kv/", "secret/"}) == "team/kv/app/db"
     assert aa.vault_secret_path("legacy/data/x", {"legacy/x/"}) == "legacy/x"  # unknown mount: heuristic
-    assert aa.vault_path_matches("secret/data/+/payments/*", "secret/data/prod/payments/db")
-    assert not aa.vault_path_matches("secret/data/+/payments/*", "secret/data/prod/web/db")
-    assert aa.vault_path_matches("secret/data/prod/db", "secret/data/prod/db")
-    assert not aa.vault_path_matches("secret/data/prod/db", "secret/data/prod/db2")
-    assert aa.cidr_of("10.1.2.3") == "10.1.2.0/24" and aa.cidr_of("secretsmanager.amazonaws.com") is None
+    assert parse_pattern("secret/data/+/payments/*").matches("secret/data/prod/payments/db")
+    assert not parse_pattern("secret/data/+/payments/*").matches("secret/data/prod/web/db")
+    assert parse_pattern("secret/data/prod/db").matches("secret/data/prod/db")
+    assert not parse_pattern("secret/data/prod/db").matches("secret/data/prod/db2")
+    assert cidr_of("10.1.2.3") == "10.1.2.0/24" and cidr_of("secretsmanager.amazonaws.com") is None
     assert set(AUDIT_SIGNALS) >= {
         "new_source_ip", "volume_spike", "off_hours_human", "denied", "failed_logins", "long_ttl_token",
         "root_token_use", "policy_change", "auth_change", "stale_version_read", "policy_usage",
@@ -381,7 +404,7 @@ def test_cloudtrail_signals(trail, tmp_path: Path):
     a = collect("aws", [str(noisy)])
     c = collect("aws", [str(calm) + "/**/*.json"])
     role = "arn:aws:iam::123456789012:role/payments-app"
-    got = Counter(x.signal for x in a.rows("audit_signal"))
+    got = Counter(x.signal for x in signals(a))
     for name in ("new_source_ip", "volume_spike", "off_hours_human", "denied", "failed_logins", "root_token_use",
                  "long_ttl_token", "policy_change", "auth_change", "audit_change", "stale_version_read",
                  "metric:revocation_to_last_use", "metric:secret_fetch_error_rate", "policy_usage"):
@@ -425,7 +448,7 @@ def test_cloudtrail_from_s3_through_the_guard(trail, aws_env):
     sink = collect("aws", ["s3://acme-trail/AWSLogs/"])
     assert len(sink.rows("audit_log")) == len(files) and not sink.gaps()
     local = collect("aws", [str(noisy)])
-    assert Counter(x.signal for x in sink.rows("audit_signal")) == Counter(x.signal for x in local.rows("audit_signal"))
+    assert Counter(x.signal for x in signals(sink)) == Counter(x.signal for x in signals(local))
     missing = collect("aws", ["s3://no-such-bucket/x/"])
     assert [g.reason for g in missing.gaps()] == ["not_found"]
     guard = AuditLogS3Guard()
@@ -466,7 +489,8 @@ def test_posture_collect_end_to_end(real, workspace: Path, monkeypatch: pytest.M
     ae = snap.frame("access_event")
     assert (ae["principal"] == f"{s.userpass_mount}-alice").any()
     sig = snap.frame("audit_signal")
-    assert {"denied", "failed_logins", "long_ttl_token", "policy_change"} <= set(sig["signal"])
+    names = set(sig["signal"]) | {x.signal for x in judged(snap.frame, Thresholds(long_ttl_token_hours=24), "UTC")}
+    assert {"denied", "failed_logins", "long_ttl_token", "policy_change"} <= names
     assert len(snap.frame("audit_log")) == 2
     assert assert_no_canary(workspace) > 5
 
@@ -478,10 +502,16 @@ def test_notebook_executes(trail, synthetic, tmp_path: Path):
     vault_log, _ = synthetic
     sink = collect("vault", [str(vault_log)])
     aws = collect("aws", [str(noisy)])
-    for table in ("access_event", "audit_signal", "audit_log"):
+    for table in AUDIT_TABLES:
         for r in aws.rows(table):
             sink.add(r)
     snap = write_snapshot(sink, tmp_path / "snapshot")
+    from checks.engine import run_assessment
+    from checks.export import write_assessment
+
+    loaded = Snapshot.load(snap)  # the notebook judges with the assessment's recorded thresholds
+    write_assessment(run_assessment(loaded, None, "2026-10-22"), loaded, tmp_path / "assessment",
+                     client="acme", quarter="2026-Q4")
     out = tmp_path / "out" / "audit-activity.ipynb"
     out.parent.mkdir()
     nb = Path(__file__).resolve().parents[1] / "notebooks" / "audit-activity.ipynb"

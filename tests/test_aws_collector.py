@@ -23,17 +23,22 @@ import requests
 from conftest import CANARIES, assert_no_canary
 from rich.progress import Progress
 
-from collectors import aws_guard
-from collectors.aws import AwsCollector, classify_env_value
+from collectors.aws import guard as aws_guard
+from collectors.aws.calls import SERVICES
+from collectors.aws.collector import AwsCollector
 from collectors.base import CollectContext
 from posture.cli import main
+from posture.demo.estates.aws import ACCOUNT, AwsEstate, seed
 from posture.model.engagement import AwsStore, Engagement
 from posture.model.errors import CollectionError, ConfigError, ReadOnlyViolation
-from posture.demo.estates.aws import ACCOUNT, AwsEstate, seed
+from posture.model.secretlike import classify_value as classify_env_value
 from posture.model.snapshot import Snapshot, SnapshotSink
 
 QUARTER = "2026-Q4"
 REGIONS = ["us-east-1", "eu-west-1"]
+#: Every service moto implements: moto has no Access Analyzer and no ListNotebookInstanceLifecycleConfigs,
+#: whose gap paths tests/test_aws_exposure.py covers.
+MOTO_SERVICES = [s for s in SERVICES if s not in ("accessanalyzer", "sagemaker")]
 
 
 def _engagement(root: Path, endpoint: str, extra: str = "") -> Path:
@@ -92,7 +97,7 @@ def northwind(moto_server, tmp_path_factory: pytest.TempPathFactory) -> Collecte
         moto_server.reset()
         now = datetime.now(UTC)
         estate = seed(moto_server.endpoint_url, CANARIES)
-        _engagement(root, moto_server.endpoint_url)
+        _engagement(root, moto_server.endpoint_url, extra=f"      services: [{', '.join(MOTO_SERVICES)}]\n")
         aws_guard.reset_issued_operations()
         out, err = StringIO(), StringIO()
         mp.setattr(sys, "stdout", out)
@@ -122,8 +127,13 @@ def test_collect_writes_a_complete_snapshot_without_gaps(northwind: Collected):
     assert rows["secret"] == 9 + 5  # Secrets Manager (incl. replica, deleted) + SSM parameters
     assert rows["key"] == 5 and rows["certificate"] == 3 and rows["trail"] == 2
     assert rows["access_key"] == 4 and rows["source_finding"] == 3
-    assert rows["principal"] == 5 + 2 + 4 + 1  # users, groups, roles, OIDC provider
-    assert rows["server"] == 1 and rows["mount"] == 4
+    assert rows["principal"] == 5 + 2 + 4 + 1 + 1  # users, groups, roles, OIDC provider, root (account summary)
+    # Secrets Manager and SSM listings, and each other regional service's (GetAccountAuthorizationDetails is global)
+    listed = {"lambda", "ecs", "ec2", "codebuild", "batch", "stepfunctions", "apigateway", "elasticbeanstalk",
+              "glue", "cloudformation", "eks", "ssm-documents"}
+    assert {r["type"] for r in northwind.rows("mount")} == {"secretsmanager", "ssm_parameter_store", *listed}
+    assert rows["server"] == 1 and rows["mount"] == 4 + len(listed) * len(REGIONS)
+    assert rows["cloud_resource"] == 1  # the Lambda function (what encrypts its environment)
 
 
 def test_no_canary_in_any_output(northwind: Collected):
@@ -137,16 +147,23 @@ def test_no_canary_in_any_output(northwind: Collected):
 
 def test_every_issued_operation_is_in_the_guard_and_the_printed_policy(northwind: Collected, capsys):
     issued = set(northwind.issued)
-    # the run covered every service, so this is the collector's real operation set
-    assert {op.split(":")[0] for op in issued} == set(aws_guard.ALLOWED) - {"ec2"}
+    # the run covered every service moto implements (an Organization is test_aws_exposure.py's), so this is
+    # the collector's real operation set: the IAM action of every allowed operation of those services
+    ran = [s for s in MOTO_SERVICES if s != "ec2"] + ["sts"]
+    assert {op.split(":")[0] for op in issued} == {aws_guard.iam_action(s, "x").split(":")[0] for s in ran} | {"ec2"}
     assert issued <= set(aws_guard.allowed_actions())
     assert main(["policy", "aws"]) == 0  # the policy exactly as `posture policy aws` prints it
-    doc = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
     assert doc == aws_guard.iam_policy_document()
-    allow = next(s for s in doc["Statement"] if s["Effect"] == "Allow")
+    allow = {a for s in doc["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
     deny = next(s for s in doc["Statement"] if s["Effect"] == "Deny")
-    assert issued <= set(allow["Action"])
+    assert issued <= allow
     assert not issued & set(deny["Action"])
+    # the value-returning actions the run used are named, with what they return, beside the policy
+    scanned = issued & set(aws_guard.SCANNED_VALUES)
+    assert {"lambda:ListFunctions", "ecs:DescribeTaskDefinition", "cloudformation:DescribeStacks"} <= scanned
+    assert all(a in out.err for a in scanned) and "keyed fingerprint" in out.err
     assert "secretsmanager:GetSecretValue" not in issued and "ssm:GetParameter" not in issued
 
 

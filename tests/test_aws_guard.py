@@ -7,8 +7,8 @@ import pytest
 from botocore.config import Config
 from conftest import CANARIES
 
-from collectors import aws_guard
-from collectors.aws_guard import ReadOnlyGuard, allowed_actions, iam_policy_document
+from collectors.aws import guard as aws_guard
+from collectors.aws.guard import ReadOnlyGuard, allowed_actions, iam_policy_document
 from posture.model.errors import ReadOnlyViolation
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: a request that got out would fail to connect
@@ -36,6 +36,12 @@ def _guarded(service: str, endpoint: str, guard: ReadOnlyGuard, sent: list[str])
         ("kms", "enable_key_rotation", {"KeyId": "k"}),
         ("iam", "create_access_key", {"UserName": "u"}),
         ("lambda", "get_function", {"FunctionName": "f"}),
+        ("ec2", "get_password_data", {"InstanceId": "i-0123456789abcdef0"}),
+        ("ec2", "get_launch_template_data", {"InstanceId": "i-0123456789abcdef0"}),
+        ("cloudformation", "get_template", {"StackName": "orders"}),
+        ("glue", "get_connection", {"Name": "db", "HidePassword": False}),
+        ("apigateway", "get_api_key", {"apiKey": "k", "includeValue": True}),
+        ("organizations", "create_account", {"Email": "new@example.com", "AccountName": "x"}),
     ],
 )
 def test_guard_refuses_before_anything_is_sent(service: str, op: str, params: dict):
@@ -70,9 +76,12 @@ def test_every_allow_listed_operation_exists_in_botocore():
     session = boto3.Session(region_name="us-east-1")
     for service, ops in aws_guard.ALLOWED.items():
         model = session.client(service, aws_access_key_id="x", aws_secret_access_key="x").meta.service_model
-        assert model.endpoint_prefix == service
+        assert model.service_name == service
         missing = ops - set(model.operation_names)
         assert not missing, (service, missing)
+        # the printed action's prefix is the service's IAM prefix (its signing name; API Gateway: HTTP verbs)
+        for op in ops:
+            assert aws_guard.iam_action(service, op).split(":")[0] == model.signing_name, (service, op)
 
 
 def test_policy_document_is_exactly_the_allow_list():
@@ -80,14 +89,22 @@ def test_policy_document_is_exactly_the_allow_list():
     assert doc["Version"] == "2012-10-17"
     allow = [s for s in doc["Statement"] if s["Effect"] == "Allow"]
     deny = [s for s in doc["Statement"] if s["Effect"] == "Deny"]
-    assert len(allow) == 1 and len(deny) == 1
-    assert allow[0]["Action"] == allowed_actions() == sorted(set(allowed_actions()))
-    assert len(allow[0]["Action"]) == sum(len(v) for v in aws_guard.ALLOWED.values())
+    assert len(allow) == 3 and len(deny) == 1
+    granted = [a for s in allow for a in s["Action"]]
+    assert sorted(granted) == allowed_actions() == sorted(set(allowed_actions())) and len(granted) == len(set(granted))
+    assert set(granted) == {aws_guard.iam_action(svc, op) for svc, ops in aws_guard.ALLOWED.items() for op in ops}
+    # the value-returning actions stand apart, each named in SCANNED_VALUES, and nothing else does
+    metadata, scanned, apigw = allow
+    assert not set(metadata["Action"]) & set(aws_guard.SCANNED_VALUES)
+    assert set(scanned["Action"]) | set(apigw["Action"]) == set(aws_guard.SCANNED_VALUES)
+    assert "ScansInMemory" in scanned["Sid"] and "ScansInMemory" in apigw["Sid"]
+    assert metadata["Resource"] == scanned["Resource"] == "*"
+    assert apigw["Action"] == ["apigateway:GET"] and all("/restapis" in r for r in apigw["Resource"])
     assert "secretsmanager:GetSecretValue" in deny[0]["Action"] and "kms:Decrypt" in deny[0]["Action"]
-    assert not set(allow[0]["Action"]) & set(deny[0]["Action"])
+    assert not set(granted) & set(deny[0]["Action"])
     writes = ("Put", "Create", "Delete", "Update", "Decrypt", "Encrypt", "Tag", "Untag", "Enable",
               "Disable", "Rotate", "Attach", "Detach", "Set", "Start", "Stop", "Register")
-    for action in allow[0]["Action"]:
+    for action in granted:
         op = action.split(":", 1)[1]
         if op != "GenerateCredentialReport":  # builds the report; changes no resource
             assert not op.startswith(writes), action
@@ -95,6 +112,10 @@ def test_policy_document_is_exactly_the_allow_list():
             "GetResourcePolicy", "GetKeyRotationStatus", "GetKeyPolicy", "GetCredentialReport",
             "GetAccountAuthorizationDetails", "GetPolicyVersion", "GetOpenIDConnectProvider",
             "GetTrailStatus", "GetEventSelectors", "GetCallerIdentity",
+            # issue 14: account settings and the public certificate body (metadata) ...
+            "GetAccountSummary", "GetAccountPasswordPolicy", "GetServerCertificate",
+            # ... and definitions whose values are scanned in memory (SCANNED_VALUES)
+            "GetDocument", "GetConnections", "GetJobs",
         }, action
 
 

@@ -110,6 +110,18 @@ def test_contract_files_and_manifest_hashes(written):
     assert_no_canary(dest)
 
 
+def test_files_match_the_published_schema(written):
+    """`posture schema --assessment` describes exactly what the exporter writes."""
+    import jsonschema
+
+    from posture.model.assessment import contract_schema
+
+    _, dest, _ = written
+    schema = contract_schema()
+    for name, part in schema["properties"].items():
+        jsonschema.Draft202012Validator({**part, "$defs": schema["$defs"]}).validate(load(dest, name))
+
+
 def test_oscal_validates_with_trestle(written):
     from trestle.oscal.assessment_results import AssessmentResults
 

@@ -156,6 +156,41 @@ def _no_secret_value_anywhere(result, ws: Path, output: str, export_dir: Path) -
     assert "VAULT_TOKEN" in text and "demo-root-" not in text
 
 
+def _audit_requests(result) -> list[dict]:
+    """Every request in the live OpenBao audit log (read while the estate still exists)."""
+    log = result.estate_dir / "openbao" / "file.log"
+    entries = (json.loads(line) for line in log.read_text().splitlines() if line.strip())
+    return [e for e in entries if e.get("type") == "request"]
+
+
+def _collected_with_the_assessor_token(result, ws: Path, requests: list[dict]) -> None:
+    """Issue #12 item 10: the demo's own collection is no root use in its own report."""
+    from posture.model.snapshot import Snapshot
+    from posture.model.timeutil import parse_utc
+    from posture.workspace import Workspace
+
+    w = Workspace.resolve("northwind", root=ws)
+    for q in result.quarters:
+        m = Snapshot.load(w.snapshot_dir(q)).manifest
+        during = [e for e in requests if m.started_at <= parse_utc(e["time"]) <= m.finished_at]
+        assert len(during) > 50, (q, len(during))
+        policies = {tuple((e.get("auth") or {}).get("policies") or ()) for e in during}
+        assert policies == {("posture-assessor",)}, (q, policies)
+        tokens = Snapshot.load(w.snapshot_dir(q)).frame("token")
+        assessor = tokens[tokens["policies"].map(lambda p: list(p) == ["posture-assessor"])]
+        assert len(assessor) == 1 and not assessor["root"].any()
+    # the second quarter's log holds the first one's collection: no root use comes from it
+    adir = w.assessment_dir(result.quarters[1])
+    catalog = json.loads((adir / "catalog.json").read_text())
+    check_id = next(c["id"] for c in catalog if c["name"] == "audit_signal_root_token_use")
+    findings = json.loads((adir / "findings.json").read_text())["findings"]
+    root_use = [f for f in findings if f["check_id"] == check_id and f["status"] == "fail"]
+    assert root_use  # the client's admin still fixes with root: the check does see root use
+    for f in root_use:  # ... but none of it is the collector's own requests
+        evidence = json.dumps(f["evidence"])
+        assert "auth/token/lookup-self" not in evidence and "auth/token/accessors" not in evidence, evidence
+
+
 def _rerun_refused(ws: Path, capsys) -> None:
     before = {p: p.stat().st_mtime_ns for p in ws.rglob("*") if p.is_file()}
     with pytest.raises(ConfigError, match="immutable"):
@@ -174,14 +209,17 @@ def test_demo_end_to_end(tmp_path: Path, capsys):
     buf = io.StringIO()
     console = Console(file=buf, width=200)
     seen = []
+    requests = []
 
     def summary(result):
         seen.append(result)
+        requests.extend(_audit_requests(result))
         print_summary(result, console)
 
     result = run_demo(ws, quarter="2026-Q4", console=console, on_result=summary)
     output = buf.getvalue()
     assert seen == [result]
+    _collected_with_the_assessor_token(result, ws, requests)
     _published_both_quarters(result, ws)
     _fixes_resolved_findings(result, output)
     _servers_stopped(result)

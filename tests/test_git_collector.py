@@ -72,12 +72,29 @@ def findings(sink: SnapshotSink, **where) -> list:
     return [f for f in sink.rows("source_finding") if all(getattr(f, k) == v for k, v in where.items())]
 
 
-def by_fp(sink: SnapshotSink, value: str):
+def locations(sink: SnapshotSink, value: str) -> list:
+    """Every (value, location) row of one value: secret and config_env rows, first seen first."""
     rows = findings(sink, category="secret", fingerprint=fp(value)) + findings(
         sink, category="config_env", fingerprint=fp(value)
     )
-    assert len(rows) == 1, f"expected one deduplicated finding, got {rows}"
+    return sorted(rows, key=lambda f: (f.first_seen_at is None, f.first_seen_at, f.path, f.line))
+
+
+def by_fp(sink: SnapshotSink, value: str):
+    """The one row of a value found at a single location (several locations are several rows)."""
+    rows = locations(sink, value)
+    assert len(rows) == 1, f"expected one location, got {rows}"
     return rows[0]
+
+
+def value_view(sink: SnapshotSink, value: str):
+    """The per-value view (checks.source_checks.secret_values) of one value's locations."""
+    import pandas as pd
+
+    from checks.source_checks import secret_values
+
+    frame = pd.DataFrame([f.model_dump() for f in sink.rows("source_finding")])
+    return secret_values(frame).loc[fp(value)]
 
 
 def commit_of(repo: Path, message: str) -> str:
@@ -87,25 +104,36 @@ def commit_of(repo: Path, message: str) -> str:
 # --- secrets in tree and history -----------------------------------------------------------
 
 
-def test_one_secret_in_many_commits_and_paths_is_one_finding(payments, estate):
-    f = by_fp(payments, GIT_C)
-    assert f.commits == 5  # settings.py, .env, migrate.py (hotfix), k8s Secret, .pgpass
-    assert set(f.paths) == {"app/settings.py", ".env", "scripts/migrate.py", "k8s/secret.yaml", "deploy/.pgpass"}
-    assert f.first_seen_commit == commit_of(estate.payments, "Add settings")
-    assert (f.path, f.line) == ("app/settings.py", 2)
-    assert f.first_seen_at == datetime(2025, 1, 3, 10, 0, tzinfo=timezone.utc)
-    assert f.last_seen_at > f.first_seen_at
-    assert f.in_tree is True and f.in_history_only is False
-    assert f.tree_path in {"scripts/migrate.py", "k8s/secret.yaml", "deploy/.pgpass"}
-    assert {"Secret Keyword", "env-literal", "pgpass-credentials"} <= set(f.detectors)
-    assert f.id == f"git:payments-api:app/settings.py:2@{f.commit[:12]}"
-    assert "refs/heads/main" in f.refs and "refs/tags/v1.0.0" in f.refs
+def test_one_secret_in_many_commits_and_paths_is_one_finding_per_location(payments, estate):
+    rows = locations(payments, GIT_C)
+    view = value_view(payments, GIT_C)
+    # settings.py, .env, migrate.py (hotfix), k8s Secret, .pgpass: one row each, one commit each
+    assert [f.commits for f in rows] == [1] * 5 and len({f.first_seen_commit for f in rows}) == 5
+    assert set(view.paths) == {"app/settings.py", ".env", "scripts/migrate.py", "k8s/secret.yaml", "deploy/.pgpass"}
+    assert all(set(f.paths) == set(view.paths) for f in rows)
+    first = rows[0]
+    assert first.first_seen_commit == commit_of(estate.payments, "Add settings")
+    assert (first.path, first.line) == ("app/settings.py", 2)
+    assert view.first_seen_at == first.first_seen_at == datetime(2025, 1, 3, 10, 0, tzinfo=timezone.utc)
+    assert view.last_seen_at > view.first_seen_at
+    assert view.in_tree and first.in_history_only  # still in HEAD, though no longer in settings.py
+    # the hotfix merge keeps main's tree (fast-import writes no merge result): migrate.py is history only
+    assert {(f.path, f.line) for f in rows if f.in_tree} == {("k8s/secret.yaml", 9), ("deploy/.pgpass", 1)}
+    assert first.tree_path in {"scripts/migrate.py", "k8s/secret.yaml", "deploy/.pgpass"}
+    assert {"Secret Keyword", "env-literal", "pgpass-credentials"} <= set(view.detectors)
+    assert first.id == f"git:payments-api:app/settings.py:2@{first.commit[:12]}"
+    assert "refs/heads/main" in first.refs and "refs/tags/v1.0.0" in first.refs
+    assert all(isinstance(f.line, int) for f in rows)
 
 
 def test_env_file_secret_deleted_from_env_but_still_in_helm_values(payments):
-    f = by_fp(payments, PARAM_C)
-    assert (f.path, f.line, f.variable) == (".env", 3, "STRIPE_SECRET_KEY")
-    assert f.in_tree is True and f.tree_path == "charts/payments/values.yaml"
+    rows = {(f.path, f.line): f for f in locations(payments, PARAM_C)}
+    env = rows[(".env", 3)]
+    assert (env.path, env.line, env.variable) == (".env", 3, "STRIPE_SECRET_KEY")
+    assert env.in_history_only and env.tree_path == "charts/payments/values.yaml"
+    assert value_view(payments, PARAM_C).in_tree
+    helm = rows[("charts/payments/values.yaml", 6)]
+    assert helm.in_tree and (helm.tree_path, helm.tree_line) == ("charts/payments/values.yaml", 6)
 
 
 def test_history_only_secrets(payments, estate):
@@ -126,7 +154,7 @@ def test_history_only_secrets(payments, estate):
     # only on an unmerged release branch; GitHub Token and entropy plugins agree on one value
     gh = by_fp(payments, x["github_token"])
     assert gh.detector == "GitHub Token" and gh.public_prefix == "ghp_"
-    assert set(gh.detectors) == {"GitHub Token", "Base64 High Entropy String"}
+    assert set(gh.detectors) == {"GitHub Token", "Base64 High Entropy String", "shell-literal"}
     assert gh.refs == ["refs/heads/release/1.x"] and gh.in_history_only
 
 
@@ -375,7 +403,8 @@ def test_posture_collect_end_to_end(workspace: Path, estate, capsys):
     snap = Snapshot.load(workspace / "evidence" / "acme" / "2026-Q4" / "snapshot")
     sf = snap.frame("source_finding")
     assert set(sf["store"]) == {"payments-api"}
-    assert (sf["category"] == "secret").sum() == 8
+    secret_rows = sf[sf["category"] == "secret"]
+    assert secret_rows["fingerprint"].nunique() == 8 and len(secret_rows) == 10  # 8 values at 10 locations
     assert set(snap.frame("repository")["id"]) == {"git:payments-api", "git:ledger-service"}
     gaps = snap.frame("coverage_gap")
     assert list(gaps["store"]) == ["gone"] and list(gaps["reason"]) == ["not_found"]

@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 from conftest import assert_no_canary
-from sitekit import HOSTILE_LINK, HOSTILE_SCRIPT, make_workspace, published_ws  # noqa: F401
+from sitekit import HOSTILE_LINK, HOSTILE_SCRIPT, make_workspace, published_ws, write_contract  # noqa: F401
 
 from posture import report
 from posture.model.errors import PostureError
@@ -164,28 +164,24 @@ def test_esc_neutralises_html_and_markdown():
 
 def test_exit_answers_follow_the_data(tmp_path):
     def write(findings, **lists):
-        (tmp_path / "findings.json").write_text(json.dumps(
-            {"client": "c", "quarter": "2026-Q1", "findings": findings}))
-        for k, v in lists.items():
-            (tmp_path / f"{k}.json").write_text(json.dumps(v))
-        return report.Assessment.load(tmp_path)
+        return report.Assessment.load(write_contract(tmp_path, findings, **lists))
 
     inv = [{"id": "a", "secret_type": "db-password", "environment": "prod", "owner": "dba",
-            "data_class": "regulated"}]
+            "data_class": "regulated", "critical": True}]
     assert report.exit_stage1(write([], inventory=inv)).answer == "yes"
     inv.append({"id": "b", "secret_type": "api-key", "environment": "prod", "owner": None,
-                "data_class": "confidential"})
+                "data_class": "confidential", "critical": True})
     ans = report.exit_stage1(write([], inventory=inv))
     assert ans.answer == "no" and list(ans.detail["id"]) == ["b"]
     assert any("api-key" in r for r in ans.reasons)
     assert report.exit_stage1(write([], inventory=[])).answer == "unknown"
-    cards = [{"resource": "a", "steps": ["1", "2", "3", "4", "5"], "paged": "oncall", "owner": "dba"}]
-    att = [{"item": "leak_playbook", "status": "provided"}]
+    cards = [{"id": "a", "steps": ["1", "2", "3", "4", "5"], "pager": "oncall", "owner": "dba"}]
+    att = [{"item": "leak_playbook", "evidence": "https://wiki.example/leak"}]
     assert report.exit_stage5(write([], leak_cards=cards, attestations=att)).answer == "yes"
-    cards[0]["paged"] = "UNKNOWN - nobody is paged"
+    cards[0]["pager"] = None  # nobody is paged
     ans = report.exit_stage5(write([], leak_cards=cards, attestations=att))
     assert ans.answer == "no" and list(ans.detail["resource"]) == ["a"]
-    cards[0]["paged"] = "oncall"
+    cards[0]["pager"] = "oncall"
     assert report.exit_stage5(write([], leak_cards=cards, attestations=[])).answer == "no"
     na = [{"check_id": "X", "status": "not_assessed", "stage": 2, "severity": "high"}]
     assert report.exit_stage2(write(na, access_model=[{"principal": "p"}])).answer == "unknown"
@@ -198,4 +194,17 @@ def test_missing_findings_is_a_posture_error(tmp_path):
         report.Assessment.load(tmp_path)
     (tmp_path / "findings.json").write_text("{nope")
     with pytest.raises(PostureError, match="not valid JSON"):
+        report.Assessment.load(tmp_path)
+
+
+def test_a_view_off_the_contract_is_a_posture_error_not_an_empty_table(tmp_path):
+    """No key guessing: a misspelt field or a missing view file is refused, naming the file."""
+    write_contract(tmp_path, [], leak_cards=[{"id": "a", "steps": ["1"]}])
+    cards = json.loads((tmp_path / "leak_cards.json").read_text())
+    cards[0]["paged"] = cards[0].pop("pager")  # an old spelling
+    (tmp_path / "leak_cards.json").write_text(json.dumps(cards))
+    with pytest.raises(PostureError, match=r"leak_cards.json: does not match the assessment contract at 0"):
+        report.Assessment.load(tmp_path)
+    (tmp_path / "leak_cards.json").unlink()
+    with pytest.raises(PostureError, match="no leak_cards.json"):
         report.Assessment.load(tmp_path)

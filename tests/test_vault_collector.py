@@ -24,7 +24,8 @@ from vault_fixtures import (
 )
 
 from collectors.base import CollectContext
-from collectors.vault import VaultCollector, parse_acl, parse_duration
+from collectors.vault.collector import VaultCollector
+from collectors.vault.hcl import parse_acl, parse_duration
 from posture.cli import main
 from posture.demo.devservers import OpenBaoDevServer, free_port
 from posture.model.engagement import Engagement, VaultStore

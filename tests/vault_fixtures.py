@@ -14,9 +14,9 @@ import requests
 from conftest import CANARIES
 
 from collectors.base import CollectContext
-from collectors.vault import VaultCollector
-from posture.model.engagement import Engagement, VaultStore
+from collectors.vault.collector import VaultCollector
 from posture.demo.estates.vault import VaultEstate, seed_vault_estate
+from posture.model.engagement import Engagement, VaultStore
 from posture.model.snapshot import SnapshotSink
 from posture.workspace import fingerprint
 

@@ -1,20 +1,28 @@
-"""``posture assess``, ``posture diff`` and ``posture checks``: score, compare, explain."""
+"""``posture assess``, ``posture diff`` and ``posture checks``: score, compare, explain.
+
+The assessing itself is the use case `posture.assess.assess`; here are the
+arguments and what is printed.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from posture.cli import ClientArg, QuarterOpt, app, cells, err, out, quarter_or_current
-from posture.model.errors import ConfigError, PostureError
+from posture.cli import ClientArg, QuarterOpt, app, cells, err, out, printable, quarter_or_current
+from posture.model.errors import ConfigError
 from posture.workspace import Workspace, parse_quarter
+
+if TYPE_CHECKING:
+    from posture.assess import AssessOutcome
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "waived": "yellow", "not_assessed": "magenta"}
 GRADE_STYLE = {"A": "bold green", "B": "green", "C": "yellow", "D": "red", "F": "bold red", "N/A": "magenta"}
@@ -33,7 +41,9 @@ def _fmt_score(s: float | None) -> str:
     return "-" if s is None else f"{s:.1f}"
 
 
-def print_summary(console: Console, client: str, quarter: str, a, scores: dict, dest) -> None:
+def print_summary(console: Console, client: str, quarter: str, outcome: AssessOutcome) -> None:
+    """The grade per checklist item, the result counts, and every gap and check error, loudly."""
+    a, scores, dest = outcome.assessment, outcome.scores, outcome.path
     o = scores["overall"]
     g = o["grade"]
     console.print(
@@ -57,6 +67,14 @@ def print_summary(console: Console, client: str, quarter: str, a, scores: dict, 
     if len(sev):
         console.print("failing by severity: " + "  ".join(
             f"{k} {int(sev.get(k, 0))}" for k in ("critical", "high", "medium", "low") if sev.get(k, 0)))
+    reasons = a.not_assessed_reasons()
+    if len(reasons):
+        by_reason = Counter(zip(f.loc[reasons.index, "check_id"].astype(str), reasons))
+        console.print(f"[magenta]not assessed ({len(reasons)}), by check and missing input:[/]")
+        for (cid, why), n in by_reason.most_common(12):
+            console.print(f"  {n:>5}  {cid}  {printable(why)}", markup=False)
+        if len(by_reason) > 12:
+            console.print(f"  ... and {len(by_reason) - 12} more (findings.json: not_assessed_reason)", markup=False)
     if len(a.gaps):
         gt = Table(title=f"[bold red]{len(a.gaps)} COVERAGE GAP(S): dependent checks are NOT ASSESSED")
         for c in ("store", "scope", "tables", "operation", "reason"):
@@ -69,7 +87,7 @@ def print_summary(console: Console, client: str, quarter: str, a, scores: dict, 
     if a.errors:
         err.print(f"[bold red]{len(a.errors)} check(s) raised errors (reported as not_assessed):[/]")
         for e in a.errors[:10]:
-            err.print(f"  {e}", markup=False)
+            err.print(f"  {printable(e)}", markup=False)
     console.print(f"assessment written to {dest}", markup=False)
 
 
@@ -88,30 +106,14 @@ def assess(
     prints the grade per checklist item and, unless --no-notebooks, executes the
     notebooks.
     """
-    from checks.engine import run_assessment
-    from checks.export import write_assessment
-    from checks.scoring import score
-    from posture.model.snapshot import Snapshot
+    from posture.assess import assess as run_assess
 
     ws = Workspace.resolve(client)
     q = quarter_or_current(quarter)
-    when = _parse_as_of(as_of)
-    snap_dir = ws.snapshot_dir(q)
-    if not (snap_dir / "manifest.json").is_file():
-        raise PostureError(f"no snapshot for {ws.client} {q} at {snap_dir} (run 'posture collect {ws.client} --quarter {q}' first)")
-    snap = Snapshot.load(snap_dir)
-    eng = ws.load().engagement
-    a = run_assessment(snap, eng, when or snap.manifest.finished_at)
-    dest = ws.assessment_dir(q)
-    write_assessment(a, snap, dest, client=ws.client, quarter=q)
-    print_summary(out, ws.client, q, a, score(a.findings, a.thresholds), dest)
-    if not no_notebooks:
-        try:
-            from posture import notebooks  # written by the notebooks helper
-        except ImportError:
-            err.print("notebooks: posture.notebooks is not available; skipped", markup=False)
-            return
-        notebooks.run_all(ws, q, err)
+    run_assess(
+        ws, q, as_of=_parse_as_of(as_of), run_notebooks=not no_notebooks, console=err,
+        on_written=lambda outcome: print_summary(out, ws.client, q, outcome),
+    )
 
 
 @app.command()

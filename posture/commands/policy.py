@@ -45,14 +45,16 @@ def vault_policy(
     VAULT_ADDR/VAULT_TOKEN. Mounts added later are not covered and show up as
     coverage gaps on the next collection.
     """
-    from collectors.vault_policy import assessor_policy, live_mounts, parse_mount_arg, policy_header
+    from collectors.vault.mounts import MountProblem
+    from collectors.vault.policy import assessor_policy, live_mounts, parse_mount_arg, policy_header
 
     if product not in (None, "openbao", "vault"):
         raise ConfigError(f"--product {product!r}: expected openbao or vault")
     specs = [parse_mount_arg(m) for m in mount or []] + [parse_mount_arg(a, auth=True) for a in auth or []]
     source = "mounts given on the command line"
+    problems: list[MountProblem] = []
     if not specs:
-        from collectors.vault import connect
+        from collectors.vault.auth import connect
         from posture.model.engagement import VaultStore
 
         if client:
@@ -73,15 +75,17 @@ def vault_policy(
             seal = http.request("GET", "sys/seal-status")
             detected = "vault" if isinstance(seal.data, dict) and "build_date" in seal.data else "openbao"
             product = product or detected
-            specs = live_mounts(http)
+            specs, problems = live_mounts(http)
             if vstore.mounts:  # the engagement restricts collection to these secret mounts
                 wanted = {m.strip("/") for m in vstore.mounts}
                 specs = [s for s in specs if s.auth or s.path in wanted]
+                problems = [p for p in problems if p.auth or p.key.strip("/") in wanted]
         finally:
             http.close()
         source = f"live mounts of {http.address}"
     product = product or "openbao"
-    sys.stdout.write(assessor_policy(specs, product=product, header=policy_header(product, source)))
+    sys.stdout.write(assessor_policy(specs, product=product, header=policy_header(product, source),
+                                     not_covered=problems))
 
 
 @policy_app.command("aws")
@@ -91,11 +95,15 @@ def aws_policy(
         typer.Argument(help="Client name or engagement file: adds read access to its s3:// CloudTrail log prefixes."),
     ] = None,
 ) -> None:
-    """Print the read-only IAM policy document (JSON) the AWS collector needs."""
+    """Print the read-only IAM policy document (JSON) the AWS collector needs.
+
+    Standard error says which allowed actions return values the collector scans
+    in memory and drops (stdout stays the policy alone, ready to paste).
+    """
     try:
-        from collectors.aws_guard import iam_policy_document
+        from collectors.aws.guard import iam_policy_document, scanned_values_note
     except ImportError:
-        raise PostureError("the AWS policy is not available: collectors.aws_guard is not installed") from None
+        raise PostureError("the AWS policy is not available: collectors.aws.guard is not installed") from None
     prefixes: list[str] = []
     if client:
         from posture.workspace import Workspace
@@ -103,3 +111,4 @@ def aws_policy(
         eng = Workspace.resolve(client).load().engagement
         prefixes = [p for s in eng.stores.aws for p in s.cloudtrail_logs if p.startswith("s3://")]
     sys.stdout.write(json.dumps(iam_policy_document(prefixes), indent=2) + "\n")
+    sys.stderr.write(scanned_values_note())

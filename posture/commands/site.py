@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from posture.cli import ClientArg, QuarterOpt, app, err, out, quarter_or_current
+from posture.cli import ClientArg, QuarterOpt, app, cells, err, out, quarter_or_current
+from posture.invocation import command
 from posture.workspace import Workspace, parse_quarter
 
 
@@ -26,8 +27,11 @@ def publish(
     The site is a git branch in sites/CLIENT/ (mike, no remote needed). A
     published quarter is immutable: publishing it again is refused unless
     --force is given, and a forced republish is logged with who, when and the
-    old and new manifest hashes. Runs the notebooks first if 'posture assess'
-    did not.
+    old and new manifest hashes. Only an assessment of the current snapshot is
+    published. Each quarter's manifest is signed with the engagement's Ed25519
+    key (engagements/CLIENT/.signing-key, made on the first publish). Runs the
+    notebooks first if 'posture assess' did not. Concurrent publishes of one
+    client take turns.
     """
     from posture.site import publish as run_publish
 
@@ -37,7 +41,11 @@ def publish(
     verb = "republished (forced, logged)" if result.forced else "published"
     out.print(f"{verb} {ws.client} {q}: {result.files} files, manifest sha256 "
               f"{result.manifest_sha256[:16]}…, commit {result.commit[:12]}")
-    out.print(f"preview: posture serve {ws.client}    static copy: posture export-site {ws.client} DIR")
+    out.print(f"signed with the engagement's key {result.signing_key} (give readers this "
+              "fingerprint to check the site with)", markup=False)
+    run = command()
+    out.print(f"preview: {run} serve {ws.client}    static copy: {run} export-site {ws.client} DIR",
+              markup=False, highlight=False)
 
 
 @app.command("export-site")
@@ -72,9 +80,12 @@ def verify(
     client: ClientArg,
     quarter: Annotated[str | None, typer.Argument(help="Only this quarter (YYYY-QN).")] = None,
 ) -> None:
-    """Re-hash the published pages and their evidence against the manifest recorded at publication.
+    """Check the published site against its signed manifests and its evidence.
 
-    Exits 5 and names the changed artefacts if anything differs.
+    Checks each quarter's signature (with engagements/CLIENT/signing-key.pem;
+    the private key is not needed), the publish log, the entry points
+    (versions.json, the root page, latest/), every page and evidence file, and
+    the chain snapshot -> assessment -> pages. Exits 5 and names what differs.
     """
     from posture.site import verify as run_verify
 
@@ -83,7 +94,8 @@ def verify(
     table = Table(title=f"{ws.client}: published evidence verified")
     table.add_column("quarter")
     table.add_column("artefacts", justify="right")
+    table.add_column("signed by")
     table.add_column("result")
     for r in results:
-        table.add_row(r.quarter, str(r.checked), "unchanged")
+        table.add_row(*cells(r.quarter, r.checked, r.signing_key, "unchanged"))
     out.print(table)

@@ -49,11 +49,13 @@ class OpenBaoDevServer:
     """A real OpenBao dev server on 127.0.0.1, stopped on exit.
 
     ``audit_devices`` names file audit devices to declare in the config file;
-    each writes to ``<workdir>/<name>.log``.
+    each writes to ``<workdir>/<name>.log``, with ``audit_options`` added to
+    every device's options (e.g. ``{"log_raw": "true"}``, for the hostile-input tests).
     """
 
     root_token: str = "posture-dev-root"
     audit_devices: tuple[str, ...] = ("file",)
+    audit_options: dict[str, str] = field(default_factory=dict)
     workdir: Path | None = None
     port: int = field(default_factory=free_port)
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
@@ -73,9 +75,10 @@ class OpenBaoDevServer:
             self._own_workdir = True
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "config.hcl"
+        extra = "".join(f'    {k} = "{v}"\n' for k, v in self.audit_options.items())
         stanzas = [
             f'audit "file" "{name}" {{\n  options {{\n'
-            f'    file_path = "{self.audit_log(name)}"\n  }}\n}}\n'
+            f'    file_path = "{self.audit_log(name)}"\n{extra}  }}\n}}\n'
             for name in self.audit_devices
         ]
         config.write_text("".join(stanzas))

@@ -8,17 +8,45 @@ client's config wants the line, not a traceback.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
+from posture.model.bounded_yaml import YamlInputError, load_bounded_yaml
 from posture.model.errors import ConfigError
 from posture.model.thresholds import Thresholds
+
+CLIENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+CLIENT_NAME_RULE = "1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, no '..'"
+# An engagement file is hand-written and small; anything beyond these is a mistake or an attack.
+MAX_ENGAGEMENT_BYTES = 1 << 20
+MAX_ENGAGEMENT_DEPTH = 32
+MAX_ENGAGEMENT_NODES = 200_000
+
+
+def client_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a client name, or None.
+
+    The name becomes a directory under engagements/, evidence/ and sites/ and
+    part of the site's title: a path separator, ``..``, a YAML comment or a
+    control character in it would write outside the workspace or change what
+    the engagement file says, so only a plain lowercase name passes.
+    """
+    if not CLIENT_NAME.match(name) or ".." in name:
+        return f"not a client name ({CLIENT_NAME_RULE})"
+    return None
+
+
+def check_client_name(name: str) -> str:
+    """``name`` if it is a valid client name; otherwise `ConfigError` (exit 2)."""
+    problem = client_name_problem(name)
+    if problem:
+        raise ConfigError(f"{name!r}: {problem}")
+    return name
 
 
 class _Strict(BaseModel):
@@ -69,6 +97,12 @@ class AwsStore(_Strict):
     accounts: list[AwsAccount] = Field(
         default_factory=list, description="Assume-role into these; empty means the caller's."
     )
+    organization: bool = Field(
+        False, description="Read every account of the AWS Organization (organizations:ListAccounts from the "
+                           "management or delegated administrator account), assuming organization_role in each.")
+    organization_role: str = Field(
+        "PostureAssessor", description="Role name assumed in each member account: arn:aws:iam::<id>:role/<name>.")
+    organization_external_id: str | None = Field(None, description="ExternalId for organization_role.")
     endpoint_url: str | None = Field(None, description="moto / LocalStack; or $AWS_ENDPOINT_URL.")
     concurrency: int = Field(8, ge=1, le=64)
     services: list[str] | None = Field(None, description="Restrict to these services.")
@@ -119,10 +153,23 @@ class ClassRule(MatchRule):
 
 
 class Classification(_Strict):
+    """How items are classified. ``configuration`` / ``secrets`` decide whether a store item
+    is a secret at all (before the kit's defaults: SSM type, store kind, name words); an item
+    both lists match is a secret, because a hidden secret costs more than a noisy one."""
+
     environments: list[EnvironmentRule] = Field(default_factory=list)
     secret_types: list[SecretTypeRule] = Field(default_factory=list)
     owners: list[OwnerRule] = Field(default_factory=list)
     classes: list[ClassRule] = Field(default_factory=list)
+    configuration: list[MatchRule] = Field(
+        default_factory=list,
+        description="Store items that hold configuration, not secrets: inventoried, never scored "
+                    "by secret checks.",
+    )
+    secrets: list[MatchRule] = Field(
+        default_factory=list,
+        description="Store items that are secrets whatever their name or type says.",
+    )
     environment_tag_keys: list[str] = Field(
         default_factory=lambda: ["env", "environment", "stage"],
         description="Tag / metadata keys read as the environment.",
@@ -152,15 +199,40 @@ class Attestation(_Strict):
     value: float | None = Field(None, description="A measured figure, e.g. minutes to revoke.")
 
 
+class AccessJustification(_Strict):
+    """Why a grant of the access model exists, as its owner states it at review.
+
+    Fills the access model's justification column for every grant whose policy,
+    principal and path match the globs (first match wins); a grant no entry
+    matches shows its justification as missing.
+    """
+
+    policy: str = Field("*", description="Glob on the policy name.")
+    principal: str = Field("*", description="Glob on the principal name.")
+    path: str = Field("*", description="Glob on the granted path.")
+    justification: str
+    approver: str | None = Field(None, description="Who accepted the justification.")
+
+
 class Engagement(_Strict):
-    client: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    client: str
     description: str | None = None
     stores: Stores = Field(default_factory=Stores)
     classification: Classification = Field(default_factory=Classification)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     waivers: list[Waiver] = Field(default_factory=list)
     attestations: list[Attestation] = Field(default_factory=list)
+    access_justifications: list[AccessJustification] = Field(
+        default_factory=list, description="Why grants exist (the access model's justification column).")
     business_timezone: str = "UTC"
+
+    @field_validator("client")
+    @classmethod
+    def _client_is_a_name(cls, v: str) -> str:
+        problem = client_name_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("stores")
     @classmethod
@@ -213,13 +285,13 @@ def _loc_str(loc: tuple[Any, ...]) -> str:
 
 
 def parse_engagement(text: str, path: Path) -> Engagement:
-    yaml = YAML(typ="rt")
     try:
-        doc = yaml.load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {e.problem or e.context}") from None
+        doc = load_bounded_yaml(
+            text, max_depth=MAX_ENGAGEMENT_DEPTH, max_nodes=MAX_ENGAGEMENT_NODES
+        )
+    except YamlInputError as e:
+        line = f":{e.line}" if e.line else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {e.message}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}:1: the engagement must be a mapping with at least 'client'")
     try:
@@ -243,11 +315,14 @@ def _plain(node: Any) -> Any:
 
 def load_engagement(path: Path) -> LoadedEngagement:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_ENGAGEMENT_BYTES + 1)  # never all of a huge file or a device
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such engagement file") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    if len(raw) > MAX_ENGAGEMENT_BYTES:
+        raise ConfigError(f"{path}:1: larger than {MAX_ENGAGEMENT_BYTES} bytes; not an engagement file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

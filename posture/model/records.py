@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -108,7 +109,10 @@ class AuthRole(Record):
     bound_service_account_namespaces: list[str] = Field(default_factory=list)
     orphan: bool | None = None
     renewable: bool | None = None
-    period: int | None = None
+    period: int | None = Field(
+        None, description="token_period: the tokens it issues are periodic (renew forever) when > 0.")
+    token_explicit_max_ttl: int | None = Field(
+        None, description="Hard cap on the life of the tokens it issues, periodic ones included; 0 = none.")
 
 
 class AuditDevice(Record):
@@ -201,6 +205,11 @@ class Principal(Record):
     # AWS collector (#3)
     password_last_changed: datetime | None = None
     max_session_seconds: int | None = None
+    # AWS account and root (#14)
+    mfa_virtual: bool | None = Field(None, description="Its MFA device is virtual (root: not a hardware key).")
+    read_from: str | None = Field(
+        None, description="root: credential_report, or account_summary when the report has no root row "
+                          "(keys and MFA known, use unknown).")
 
 
 class AccessKey(Record):
@@ -228,6 +237,10 @@ class Token(Record):
     policies: list[str] = Field(default_factory=list)
     ttl: int | None = None
     explicit_max_ttl: int | None = None
+    period: int | None = Field(
+        None, description="Renewal period of a periodic token; 0 = not periodic. A token created from a "
+        "token role shows neither the role's period nor its explicit max TTL: see role.")
+    role: str | None = Field(None, description="Token role it was created from (auth/token/create/<role>).")
     creation_time: datetime | None = None
     creation_ttl: int | None = None
     expire_time: datetime | None = None
@@ -338,6 +351,8 @@ class Certificate(Record):
     managed_renewal: bool | None = None
     revoked: bool | None = None
     key_algorithm: str | None = None
+    is_ca: bool | None = Field(
+        None, description="A CA certificate (BasicConstraints CA / key usage certificate signing); None: not known.")
     # AWS collector (#3)
     status: str | None = None
     type: str | None = Field(None, description="ACM: AMAZON_ISSUED, IMPORTED, PRIVATE.")
@@ -351,11 +366,16 @@ class SourceFinding(Record):
     """A secret or risky file found in source, CI or cloud configuration.
 
     Keeps the location, the detector and a keyed fingerprint; never the value.
+    One row per (value, location): the same value in two files or on two lines
+    is two rows with one fingerprint, so per-value views group by fingerprint.
+    A value still in HEAD's tree has HEAD's line; a value only in history has
+    the line and commit where it was first added.
     """
 
     table: ClassVar[str] = "source_finding"
     repo: str
-    category: str = Field(description="secret, file, dockerfile, compose, k8s, helm, ci, config_env")
+    category: str = Field(description="secret, hash, file, dockerfile, compose, k8s, helm, ci, config_env, "
+                                      "config_definition, published_output")
     detector: str = Field(description="detect-secrets plugin or the rule that fired")
     path: str
     line: int | None = None
@@ -372,10 +392,35 @@ class SourceFinding(Record):
     public_prefix: str | None = Field(None, description="A public prefix such as AKIA, if any.")
     refs: list[str] = Field(default_factory=list)
     message: str | None = None
-    paths: list[str] = Field(default_factory=list, description="Every path the secret was seen at.")
-    detectors: list[str] = Field(default_factory=list, description="Every detector that fired on it.")
-    tree_path: str | None = Field(None, description="Where it is in HEAD's tree, if still there.")
+    paths: list[str] = Field(default_factory=list, description="Every path this value was seen at.")
+    detectors: list[str] = Field(default_factory=list, description="Every detector that fired on it here.")
+    tree_path: str | None = Field(None, description="Where the value is in HEAD's tree, if still there "
+                                                     "(this location, or another for a history-only row).")
     tree_line: int | None = None
+    context: str = Field("production", description="production, test_fixture, documentation or vendored: "
+                                                   "the part of the repository the location belongs to.")
+
+
+class CloudResource(Record):
+    """A cloud resource or regional control the checks judge that holds no secret itself.
+
+    Lambda functions (what encrypts their environment), EKS clusters (are
+    Kubernetes secrets envelope-encrypted with KMS), IAM Access Analyzer per
+    region (is an analyzer active) and SSM documents (who they are shared with).
+    """
+
+    table: ClassVar[str] = "cloud_resource"
+    kind: str = Field(description="lambda_function, eks_cluster, access_analyzer, ssm_document")
+    name: str
+    arn: str | None = None
+    account: str | None = None
+    region: str | None = None
+    kms_key_id: str | None = Field(None, description="The customer KMS key protecting it; None: AWS's own key or none.")
+    encrypted: bool | None = Field(None, description="EKS: Kubernetes secrets are envelope-encrypted with KMS.")
+    enabled: bool | None = Field(None, description="Access Analyzer: an active analyzer covers the region.")
+    shared_with: list[str] = Field(
+        default_factory=list, description="SSM document: account ids it is shared with ('all': public).")
+    has_environment: bool | None = Field(None, description="Lambda: the function has environment variables.")
 
 
 class CiConfig(Record):
@@ -443,8 +488,73 @@ class AccessEvent(Record):
     )
 
 
+class AccessHour(Record):
+    """Requests by a human auth method per UTC clock hour: identity x path x operation x source x hour.
+
+    Only human methods (`vocabulary.HUMAN_AUTH_METHODS`) are measured by the hour,
+    and in UTC: the off-hours check converts ``hour`` to the business timezone at
+    assess time, so a changed timezone or ``business_hours`` re-judges the same snapshot.
+    """
+
+    table: ClassVar[str] = "access_hour"
+    principal: str
+    auth_method: str
+    path: str
+    operation: str
+    remote_addr: str | None = None
+    hour: datetime = Field(description="Start of the UTC clock hour.")
+    count: int
+
+
+class LoginHour(Record):
+    """Login attempts per source address x auth mount x user x UTC clock hour."""
+
+    table: ClassVar[str] = "login_hour"
+    remote_addr: str | None = None
+    mount: str = Field(description="Vault auth mount; AWS: 'console' or the service refusing the credential.")
+    user: str = Field(description="User named by the login ('' when the login names none).")
+    hour: datetime = Field(description="Start of the UTC clock hour.")
+    succeeded: int = 0
+    failed: int = 0
+
+
+class TokenIssue(Record):
+    """Credentials issued, per creator x source x issuing path x display name x TTL x policies x UTC day.
+
+    Vault tokens (logins, ``auth/token/create``), AWS STS sessions and IAM access
+    keys. The TTL is measured, not judged: the long-TTL check compares it with
+    ``long_ttl_token_hours`` at assess time.
+    """
+
+    table: ClassVar[str] = "token_issue"
+    principal: str = Field(description="Who logged in or created the token.")
+    remote_addr: str | None = None
+    path: str = Field(description="Issuing request: auth/<mount>/login, auth/token/create, sts:AssumeRole:<role>, ...")
+    display_name: str | None = None
+    ttl_seconds: int | None = Field(None, description="TTL granted; None when the log does not say.")
+    non_expiring: bool = Field(False, description="A root token without TTL, or an IAM access key.")
+    policies: list[str] = Field(default_factory=list)
+    day: datetime
+    count: int
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    accessor_hmacs: list[str] = Field(
+        default_factory=list,
+        description="The first accessors issued, keyed: Vault's own HMAC, or the engagement's fingerprint "
+        "when the log is raw (log_raw); AWS access key ids (identifiers, not secrets).",
+    )
+
+
 class AuditSignal(Record):
-    """An anomaly or compliance signal derived from audit logs."""
+    """A signal from audit logs, with its evidence in ``detail``.
+
+    The collector writes the facts the log shows (denials, root use, drift, stale
+    version reads, revocations, policy usage, stage-5 metrics). The judged
+    anomalies (new source, volume spike, off-hours, failed-login burst, long-TTL
+    token) are computed by the AUD checks at assess time from the measure tables
+    (``access_event``, ``access_hour``, ``login_hour``, ``token_issue``) and the
+    engagement's thresholds, in this same shape.
+    """
 
     table: ClassVar[str] = "audit_signal"
     signal: AuditSignalName = Field(description="One of vocabulary.AUDIT_SIGNALS.")
@@ -454,6 +564,26 @@ class AuditSignal(Record):
     at: datetime | None = None
     count: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
+
+    @staticmethod
+    def unique_ids(
+        store: str, rows: Iterable[tuple[str, str | None, str | None, str | None, datetime | None]]
+    ) -> list[str]:
+        """Row ids from (signal, principal, path, remote_addr, at): what the row is about;
+        a repeat of the same key is numbered (``#1``, ``#2``...) in order."""
+        used: dict[str, int] = {}
+        out = []
+        for signal, principal, path, remote, at in rows:
+            key = (f"{store}:{signal}:{principal or '-'}:{path or '-'}:{remote or '-'}:"
+                   f"{at.isoformat() if at else '-'}")
+            n = used.get(key, 0)
+            used[key] = n + 1
+            out.append(key if n == 0 else f"{key}#{n}")
+        return out
+
+
+#: What a signal row says, beyond the record's id/store/source (frames of signals use these columns).
+SIGNAL_COLUMNS: tuple[str, ...] = tuple(f for f in AuditSignal.model_fields if f not in Record.model_fields)
 
 
 class AuditLog(Record):
@@ -476,6 +606,10 @@ class AuditLog(Record):
     )
     duplicate_of: str | None = Field(
         None, description="Another input carrying the same events (a mirror audit device); not re-counted."
+    )
+    unhashed_credentials: int | None = Field(
+        None, description="Credentials the log held in clear (a log_raw device, or a crafted log): each was "
+        "keyed with the engagement's fingerprint on read and never stored.",
     )
 
 
@@ -514,9 +648,13 @@ ALL_RECORDS: tuple[type[Record], ...] = (
     Key,
     Certificate,
     SourceFinding,
+    CloudResource,
     CiConfig,
     Repository,
     AccessEvent,
+    AccessHour,
+    LoginHour,
+    TokenIssue,
     AuditSignal,
     AuditLog,
     CoverageGap,

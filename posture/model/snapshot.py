@@ -7,7 +7,9 @@ Layout of ``evidence/CLIENT/QUARTER/snapshot/``::
 
 The directory is written atomically (see `posture.model.fsutil.atomic_directory`):
 an interrupted collection leaves the previous snapshot intact and no partial
-one. `Snapshot.load` re-checks every hash before handing out data.
+one, also when killed between the swap's two renames (repaired when the
+snapshot is next opened or written). `Snapshot.load` re-checks every hash
+before handing out data.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from posture.model.errors import IntegrityError, PostureError
-from posture.model.fsutil import atomic_directory, atomic_write_bytes, sha256_file
+from posture.model.fsutil import (
+    atomic_directory,
+    atomic_write_bytes,
+    recover_directory,
+    sha256_file,
+)
 from posture.model.records import RECORDS_BY_TABLE, CoverageGap, Record
 
 FORMAT_VERSION = 1
@@ -168,6 +175,7 @@ class Snapshot:
 
     @classmethod
     def load(cls, path: Path, verify: bool = True) -> "Snapshot":
+        recover_directory(path)  # a collect killed mid-swap leaves the old snapshot aside
         mpath = path / "manifest.json"
         if not mpath.exists():
             raise PostureError(f"{path}: no snapshot here (run 'posture collect' first)")

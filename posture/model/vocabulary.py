@@ -43,7 +43,7 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 #: Why a read could not be used; every value is documented in `GAP_REASONS`.
 GapReason = Literal[
     "denied", "not_found", "timeout", "throttled", "error", "unsupported", "unreachable",
-    "malformed", "truncated",
+    "malformed", "truncated", "excluded",
 ]
 GAP_REASONS: dict[str, str] = {
     "denied": "the credential is not allowed to read it (401/403, AccessDenied)",
@@ -55,6 +55,7 @@ GAP_REASONS: dict[str, str] = {
     "unreachable": "the server or file could not be reached at all",
     "malformed": "an answer that is not the expected shape (an HTML page, wrong JSON)",
     "truncated": "an answer cut short (a page limit or a cap), so the table is incomplete",
+    "excluded": "the engagement leaves it out on purpose (e.g. list_tokens: false)",
 }
 assert set(GAP_REASONS) == set(get_args(GapReason))
 
@@ -64,7 +65,8 @@ HUMAN_AUTH_METHODS: frozenset[str] = frozenset(
     {"userpass", "oidc", "ldap", "okta", "github", "radius", "console", "sso", "saml"}
 )
 
-#: Signals the audit collector measures and the AUD checks judge.
+#: Audit signals: facts the collector writes to ``audit_signal``, and the anomalies the
+#: AUD checks judge at assess time from the measure tables and the engagement's thresholds.
 AuditSignalName = Literal[
     "new_source_ip",
     "volume_spike",
@@ -80,38 +82,44 @@ AuditSignalName = Literal[
     "stale_version_read",
     "used_after_revocation",
     "policy_usage",
+    "kv_version_read",
     "metric:failed_auth_rate_around_rotation",
     "metric:secret_fetch_error_rate",
     "metric:revocation_to_last_use",
 ]
-#: What each signal means (shown with every AUD finding).
+#: What each signal means (shown with every AUD finding). "Judged" ones exist only in an
+#: assessment: a threshold change followed by ``posture assess`` re-judges the same snapshot.
 AUDIT_SIGNALS: dict[str, str] = {
     "new_source_ip": (
-        "A principal used a source IP it had not used during its first `learn_days` of "
-        "activity in the log. detail.new_cidr is true when the whole /24 (IPv4) or /64 "
-        "(IPv6) is new for it too (seed 001: 'secret accessed from new IP/CIDR range')."
+        "Judged from access_event: a principal used a source IP it had not used during its "
+        "first new_source_learn_days of activity in the log. detail.new_cidr is true when the "
+        "whole /24 (IPv4) or /64 (IPv6) is new for it too (seed 001: 'secret accessed from new "
+        "IP/CIDR range')."
     ),
     "volume_spike": (
-        "A path's requests on one day exceeded volume_spike_factor x its baseline (mean of "
-        "the previous `window` days, at least `min_history` days of history, baseline "
-        "floored at 1) and at least `min_count` requests (seed 001: '>3x baseline')."
+        "Judged from access_event: a path's requests on one day exceeded volume_spike_factor x "
+        "its baseline (mean of the previous volume_spike_window_days days, at least "
+        "volume_spike_min_history_days of history, baseline floored at 1) and numbered at least "
+        "volume_spike_min_count (seed 001: '>3x baseline')."
     ),
     "off_hours_human": (
-        "Requests by a human auth method (userpass, oidc, ldap, okta, github, radius; AWS "
-        "console/SSO/SAML) outside business_hours in business_timezone, or on a weekend; one "
-        "row per principal and local day."
+        "Judged from access_hour: requests by a human auth method (userpass, oidc, ldap, okta, "
+        "github, radius; AWS console/SSO/SAML) outside business_hours in business_timezone, or "
+        "on a weekend (off_hours_weekends); one row per principal and local day."
     ),
     "denied": (
         "Requests refused with 'permission denied' (Vault) or AccessDenied-like codes "
         "(CloudTrail): access attempted outside the policy scope; one row per principal x path."
     ),
     "failed_logins": (
-        "At least failed_login_burst failed logins from one source address within one clock "
-        "hour (any user); detail.succeeded_same_hour counts successes in that hour."
+        "Judged from login_hour: at least failed_login_burst failed logins from one source "
+        "address within one UTC clock hour (any user); detail.succeeded_same_hour counts "
+        "successes in that hour."
     ),
     "long_ttl_token": (
-        "A token created with a TTL above long_ttl_token_hours, a non-expiring root token, "
-        "or an IAM access key (a non-expiring credential)."
+        "Judged from token_issue: tokens created with a TTL above long_ttl_token_hours, "
+        "non-expiring root tokens, or IAM access keys (non-expiring credentials); one row per "
+        "token_issue row (creator x source x path x TTL x day; count is how many tokens)."
     ),
     "root_token_use": (
         "A request made with a token carrying the 'root' policy (Vault) or by the AWS account "
@@ -126,14 +134,19 @@ AUDIT_SIGNALS: dict[str, str] = {
         "newer version existed: it has not picked up a rotation."
     ),
     "used_after_revocation": "A revoked credential was used successfully after its revocation.",
+    "kv_version_read": (
+        "Rotation evidence: per principal and KV v2 path, the versions read in the period "
+        "(detail.versions). AUD010 compares them with the secret's current version from the KV "
+        "metadata (`secret.current_version`)."
+    ),
     "policy_usage": (
         "Least-privilege evidence: for a Vault policy (granting_policies of successful "
         "requests) or an AWS principal, the paths/resources and capabilities/actions actually "
         "used in the period. Compare with policy_rule via `least_privilege`."
     ),
     "metric:failed_auth_rate_around_rotation": (
-        "Stage-5 metric: failed-login rate within +/- window_hours of secret rotations vs the "
-        "rate outside those windows."
+        "Stage-5 metric: failed-login rate within +/- one hour (detail.window_hours) of secret "
+        "rotations vs the rate outside those windows."
     ),
     "metric:secret_fetch_error_rate": "Stage-5 metric: share of secret reads that failed (and were denied).",
     "metric:revocation_to_last_use": (

@@ -1,4 +1,4 @@
-"""The versioned evidence site: pages from the assessment, published with mike.
+"""The versioned evidence site: pages from the assessment, published with mike, signed.
 
 Python API (used by the CLI and by ``posture demo``)::
 
@@ -11,17 +11,15 @@ Python API (used by the CLI and by ``posture demo``)::
 
 from __future__ import annotations
 
+from posture.site.branch import published_quarters, read_publish_log
 from posture.site.publishing import (
     PublishResult,
-    VerifyResult,
     export_site,
     publish,
-    published_quarters,
-    read_publish_log,
     serve,
     serve_directory,
-    verify,
 )
+from posture.site.verify import VerifyResult, verify
 
 __all__ = [
     "PublishResult",

@@ -1,4 +1,4 @@
-"""A lean, read-only HTTP client for Vault/OpenBao, and the guard that makes it read-only.
+"""A lean, read-only HTTP client for Vault/OpenBao: keep-alive pool, retries, the guard.
 
 Why not hvac: it costs about 1.5-2 ms of client CPU per request against
 0.25 ms for a bare keep-alive `http.client` loop, which caps a walk on two
@@ -6,13 +6,10 @@ cores at a third of what the server can answer. This client is a pool of
 keep-alive HTTP/1.1 connections (one per worker, minimal framing, no
 ``email``-based header parsing) with retries and backoff, and nothing else.
 
-Why a guard: the assessor token may be root. Every request is checked against
-`RULES`, an allow-list of (method, path pattern), *before* any byte leaves the
-process; anything else raises `ReadOnlyViolation`. Mount-dependent rules
-(``{mount}/metadata/*`` ...) only apply once the mount is registered with its
-type, so ``secret/data/...``, a KV v1 ``GET`` or an AppRole ``secret-id``
-write cannot even be expressed. `collectors.vault_policy` turns the same
-rules into the assessor's ACL policy, so the policy is exactly the allow-list.
+Every request passes `collectors.vault.guard.Guard.check` first, so a request
+outside the read-only allow-list never leaves the process; every answer a
+reader uses passes `shape_problem`, so a 200 that is not Vault's JSON is a
+coverage gap, never "nothing there".
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import random
 import re
 import socket
 import ssl
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,238 +27,14 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from posture.model.errors import CollectionError, ReadOnlyViolation
-
-# --- The allow-list ---------------------------------------------------------------
-
-#: Mount kinds a rule can be scoped to. Secret engines: kv1, kv2, transit, pki,
-#: database, mount (every non-system secret mount). Auth methods: approle,
-#: userpass, jwt (also oidc), kubernetes, auth (every auth mount).
-SECRET_KINDS = ("mount", "kv1", "kv2", "transit", "pki", "database")
-AUTH_KINDS = ("auth", "approle", "userpass", "jwt", "kubernetes")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One allowed request. ``pattern`` segments: literal, ``+`` (one segment),
-    trailing ``*`` (any rest, possibly empty); ``{m}`` is the mount path.
-
-    ``capability`` is the ACL capability it needs (None: unauthenticated
-    endpoint, nothing to grant); ``sudo`` whether the endpoint is root-protected.
-    """
-
-    method: str
-    pattern: str
-    capability: str | None
-    why: str
-    kind: str | None = None
-    sudo: bool = False
-    login: bool = False
-    product: str | None = None  # only this product has the endpoint (openbao / vault)
-
-
-RULES: tuple[Rule, ...] = (
-    # Server posture (unauthenticated)
-    Rule("GET", "sys/health", None, "health, version, standby"),
-    Rule("GET", "sys/seal-status", None, "seal type, threshold and shares, storage type"),
-    Rule("GET", "sys/leader", None, "HA enabled and leader"),
-    # Server posture (authenticated)
-    Rule("GET", "sys/storage/raft/configuration", "read", "raft peers", sudo=True),
-    Rule("GET", "auth/token/lookup-self", "read", "validate the assessor's own token"),
-    # Mounts, auth methods, policies, audit devices
-    Rule("GET", "sys/mounts", "read", "secret engine mounts"),
-    Rule("GET", "sys/mounts/{m}/tune", "read", "effective lease TTLs", kind="mount"),
-    Rule("GET", "sys/auth", "read", "auth methods"),
-    Rule("GET", "sys/auth/{m}/tune", "read", "effective auth TTLs", kind="auth", sudo=True),
-    Rule("LIST", "sys/policies/acl", "list", "ACL policy names"),
-    Rule("GET", "sys/policies/acl/+", "read", "ACL policy documents"),
-    Rule("GET", "sys/audit", "read", "audit devices", sudo=True),
-    # Tokens
-    Rule("LIST", "auth/token/accessors", "list", "token accessors", sudo=True),
-    Rule("POST", "auth/token/lookup-accessor", "update", "token metadata by accessor (a POST)"),
-    Rule("LIST", "auth/token/roles", "list", "token roles"),
-    Rule("GET", "auth/token/roles/+", "read", "token role settings"),
-    # Identity
-    Rule("LIST", "identity/entity/id", "list", "identity entities"),
-    Rule("GET", "identity/entity/id/+", "read", "entity policies and aliases"),
-    Rule("LIST", "identity/group/id", "list", "identity groups"),
-    Rule("GET", "identity/group/id/+", "read", "group policies and members"),
-    # KV v2: metadata only, never data/
-    Rule("LIST", "{m}/metadata/*", "list", "KV v2 names", kind="kv2"),
-    Rule("GET", "{m}/metadata/*", "read", "KV v2 metadata (versions, custom metadata)", kind="kv2"),
-    Rule("SCAN", "{m}/detailed-metadata/*", "scan", "all KV v2 metadata in one request",
-         kind="kv2", product="openbao"),
-    # KV v1: names only. A GET would return the value.
-    Rule("LIST", "{m}/*", "list", "KV v1 names (never read)", kind="kv1"),
-    # Transit, PKI, database: configuration and public parts only
-    Rule("LIST", "{m}/keys", "list", "transit key names", kind="transit"),
-    Rule("GET", "{m}/keys/+", "read", "transit key versions and rotation", kind="transit"),
-    Rule("LIST", "{m}/certs", "list", "certificate serials", kind="pki"),
-    Rule("LIST", "{m}/certs/detailed", "list", "certificates with expiry in one request",
-         kind="pki", product="openbao"),
-    Rule("GET", "{m}/cert/+", "read", "a (public) certificate", kind="pki"),
-    Rule("LIST", "{m}/roles", "list", "database role names", kind="database"),
-    Rule("GET", "{m}/roles/+", "read", "database role TTLs", kind="database"),
-    Rule("LIST", "{m}/static-roles", "list", "database static role names", kind="database"),
-    Rule("GET", "{m}/static-roles/+", "read", "database static role rotation", kind="database"),
-    # Auth method roles (never role-id, never secret-id)
-    Rule("LIST", "auth/{m}/role", "list", "AppRole roles", kind="approle"),
-    Rule("GET", "auth/{m}/role/+", "read", "AppRole role settings", kind="approle"),
-    Rule("LIST", "auth/{m}/users", "list", "userpass users", kind="userpass"),
-    Rule("GET", "auth/{m}/users/+", "read", "userpass user settings (no password)", kind="userpass"),
-    Rule("LIST", "auth/{m}/role", "list", "JWT/OIDC roles", kind="jwt"),
-    Rule("GET", "auth/{m}/role/+", "read", "JWT/OIDC role bindings", kind="jwt"),
-    Rule("LIST", "auth/{m}/role", "list", "Kubernetes roles", kind="kubernetes"),
-    Rule("GET", "auth/{m}/role/+", "read", "Kubernetes role bindings", kind="kubernetes"),
-    # The assessor's own login (AppRole / JWT); only through `VaultHTTP.login`
-    Rule("POST", "auth/{m}/login", None, "assessor login", kind="auth", login=True),
-)
-
-SYSTEM_MOUNT_TYPES = frozenset({"system", "identity", "cubbyhole", "ns_system", "ns_identity", "ns_cubbyhole"})
-
-
-def mount_kinds(mount_type: str, kv_version: int | None, *, auth: bool) -> list[str]:
-    """Rule kinds that apply to a mount of this type."""
-    if auth:
-        base = {"oidc": "jwt"}.get(mount_type, mount_type)
-        return ["auth"] + ([base] if base in AUTH_KINDS else [])
-    if mount_type in SYSTEM_MOUNT_TYPES:
-        return []
-    kinds = ["mount"]
-    if mount_type in ("kv", "generic"):
-        kinds.append("kv2" if kv_version == 2 else "kv1")
-    elif mount_type in ("transit", "pki", "database"):
-        kinds.append(mount_type)
-    return kinds
-
-
-def _segment_regex(pattern: str) -> str:
-    parts = pattern.split("/")
-    out = []
-    for i, seg in enumerate(parts):
-        if seg == "+":
-            out.append("[^/]+")
-        elif seg == "*" and i == len(parts) - 1:
-            out.append(".*")
-        else:
-            out.append(re.escape(seg))
-    rx = "/".join(out)
-    # "a/*" also matches "a" and "a/" (the mount root)
-    return rx.replace("/.*", "(?:/.*)?") if rx.endswith("/.*") else rx
-
-
-def _literal_prefix(pattern: str) -> str:
-    """``secret/metadata/*`` -> ``secret/metadata``; ``auth/x/role/+`` -> ``auth/x/role``."""
-    segs = []
-    for seg in pattern.split("/"):
-        if seg in ("+", "*"):
-            break
-        segs.append(seg)
-    return "/".join(segs)
-
-
-def logical_path_ok(path: str) -> bool:
-    """A path the guard can reason about: no dot segments, no empty inner segment,
-    no control characters or backslashes. (Hot path: cheap tests first.)"""
-    if not path or path[0] == "/" or "//" in path or "\\" in path or not path.isprintable():
-        return False
-    if "." in path:
-        for seg in path.split("/"):
-            if seg in (".", ".."):
-                return False
-    return True
-
-
-class Guard:
-    """The allow-list, compiled for the mounts registered so far. Thread-safe."""
-
-    def __init__(self, product: str = "openbao") -> None:
-        self.product = product
-        self._lock = threading.Lock()
-        self._rules: list[tuple[str, str, Rule]] = []  # (method, concrete pattern, rule)
-        self._logins: list[tuple[str, str, Rule]] = []
-        self._mounts: dict[tuple[str, bool], list[str]] = {}
-        self._by_method: dict[str, dict[str, tuple[re.Pattern[str], list[Rule]]]] = {}
-        self._login_by_method: dict[str, dict[str, tuple[re.Pattern[str], list[Rule]]]] = {}
-        for rule in RULES:
-            if rule.kind is None:
-                self._add(rule, rule.pattern)
-        self._compile()
-
-    def _add(self, rule: Rule, concrete: str) -> None:
-        (self._logins if rule.login else self._rules).append((rule.method, concrete, rule))
-
-    def _compile(self) -> None:
-        """Index the concrete patterns by method and literal prefix (the segments before the
-        first wildcard): a check costs a few dict lookups and one small match, however many
-        mounts an estate has."""
-        def build(rules: list[tuple[str, str, Rule]]) -> dict[str, dict[str, tuple[re.Pattern[str], list[Rule]]]]:
-            groups: dict[str, dict[str, list[tuple[str, Rule]]]] = {}
-            for method, concrete, rule in rules:
-                groups.setdefault(method, {}).setdefault(_literal_prefix(concrete), []).append((concrete, rule))
-            out: dict[str, dict[str, tuple[re.Pattern[str], list[Rule]]]] = {}
-            for method, by_prefix in groups.items():
-                out[method] = {}
-                for prefix, mine in by_prefix.items():
-                    alternation = "|".join(f"(?P<r{i}>{_segment_regex(c)})" for i, (c, _) in enumerate(mine))
-                    out[method][prefix] = (re.compile(alternation), [r for _, r in mine])
-            return out
-
-        self._by_method = build(self._rules)  # replaced atomically: readers need no lock
-        self._login_by_method = build(self._logins)
-
-    def register_mount(self, path: str, mount_type: str, kv_version: int | None = None, *,
-                       auth: bool = False) -> list[str]:
-        """Allow the rules of this mount's kinds; returns the kinds."""
-        m = path.strip("/")
-        if not logical_path_ok(m):
-            raise ReadOnlyViolation(f"mount path {path!r} is not a plain path")
-        kinds = mount_kinds(mount_type, kv_version, auth=auth)
-        with self._lock:
-            if (m, auth) in self._mounts:
-                return self._mounts[(m, auth)]
-            self._mounts[(m, auth)] = kinds
-            for rule in RULES:
-                if rule.kind in kinds and not rule.login and (rule.kind in AUTH_KINDS) == auth:
-                    if rule.product and rule.product != self.product:
-                        continue
-                    self._add(rule, rule.pattern.replace("{m}", m))
-            self._compile()
-        return kinds
-
-    def allow_login(self, mount: str) -> None:
-        """Allow ``POST auth/<mount>/login``, and only through `VaultHTTP.login`."""
-        m = mount.strip("/")
-        if not logical_path_ok(m):
-            raise ReadOnlyViolation(f"auth mount {mount!r} is not a plain path")
-        with self._lock:
-            for rule in RULES:
-                if rule.login:
-                    self._add(rule, rule.pattern.replace("{m}", m))
-            self._compile()
-
-    def check(self, method: str, path: str, *, login: bool = False) -> Rule:
-        """The rule that allows (method, path); raises `ReadOnlyViolation` otherwise."""
-        if not logical_path_ok(path):
-            raise ReadOnlyViolation(f"refused {method} {path!r}: not a plain path")
-        index = (self._login_by_method if login else self._by_method).get(method)
-        if index:
-            end = len(path)
-            while end > 0:  # longest literal prefix first: path, then up to each "/"
-                compiled = index.get(path[:end])
-                if compiled is not None:
-                    match = compiled[0].fullmatch(path)
-                    if match is not None:
-                        return compiled[1][int(match.lastgroup[1:])]  # type: ignore[index]
-                end = path.rfind("/", 0, end)
-        raise ReadOnlyViolation(f"refused {method} {path}: outside the read-only allow-list")
-
-
-# --- The client -------------------------------------------------------------------
+from collectors.vault.guard import Guard
+from posture.model.errors import CollectionError
 
 
 @dataclass
 class Response:
+    """An HTTP answer: ``data`` is the parsed JSON (None if the body is not JSON)."""
+
     status: int
     data: Any
     errors: list[str]
@@ -270,6 +42,45 @@ class Response:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+
+#: Endpoints that answer with a bare JSON object rather than Vault's ``data`` envelope
+#: (``sys/mounts`` and ``sys/auth`` carry both; `collectors.vault.mounts` reads either).
+BARE_ANSWERS = frozenset({"sys/health", "sys/seal-status", "sys/leader", "sys/mounts", "sys/auth"})
+
+
+def shape_problem(method: str, path: str, resp: Response, needs: tuple[str, ...] = ()) -> str | None:
+    """Why a 2xx answer is not the shape its reader expects, or None if it is.
+
+    General class: a 200 that is not Vault's JSON (an SSO proxy's HTML page, a
+    captive portal, a wrong URL, a truncated or foreign body). Read as "nothing
+    there" it would turn every check over it into a pass, so every reader gets
+    its answer through here: a JSON object; with a ``data`` object (except the
+    `BARE_ANSWERS`); for LIST and SCAN, ``data.keys`` a list of names (absent in
+    an empty SCAN) and ``data.key_info`` (if any) an object of objects, which a
+    detailed listing (SCAN, ``.../detailed``, read from ``key_info`` alone) has
+    for every key; ``needs``: the members the reader cannot do without.
+    """
+    body = resp.data
+    if not isinstance(body, dict):
+        return ("the answer is not JSON (an HTML page: a proxy, a captive portal or a wrong address?)"
+                if body is None else "the answer is not a JSON object")
+    data = body if path in BARE_ANSWERS else body.get("data")
+    if not isinstance(data, dict):
+        return "the answer has no 'data' object"
+    missing = [m for m in needs if m not in data]
+    if missing:
+        return "the answer lacks " + ", ".join(repr(m) for m in missing)
+    if method in ("LIST", "SCAN"):
+        keys = data.get("keys", [])
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            return "'data.keys' is not a list of names"
+        info = data.get("key_info")
+        if info is not None and not (isinstance(info, dict) and all(isinstance(v, dict) for v in info.values())):
+            return "'data.key_info' is not an object of objects"
+        if (method == "SCAN" or path.endswith("/detailed")) and not set(keys) <= set(info or ()):
+            return "'data.key_info' does not describe every listed key"
+    return None
 
 
 class TransportError(Exception):
