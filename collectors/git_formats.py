@@ -174,20 +174,20 @@ YAML = re.compile(r"^\s*(?:-\s+)*(?:\"([^\"]+)\"|'([^']+)'|:?([A-Za-z_$@][^:#\"'
 JSON_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 XML_ELEMENT = re.compile(r"<([A-Za-z_][\w:.-]*)((?:\s[^<>]*)?)>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]+?))\s*</\1\s*>")
 XML_ATTR = re.compile(r"([A-Za-z_][\w:.-]*)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-PHP_DEFINE = re.compile(r"define\(\s*(['\"])([^'\"]+)\1\s*,\s*(['\"])((?:\\.|(?!\3).)*)\3\s*\)", re.IGNORECASE)
-PHP_ARRAY = re.compile(r"(['\"])([^'\"]+)\1\s*=>\s*(['\"])((?:\\.|(?!\3).)*)\3")
-PHP_VAR = re.compile(r"\$([A-Za-z_]\w*)((?:\s*\[[^\]]*\])*)\s*=\s*(['\"])((?:\\.|(?!\3).)*)\3\s*;")
+PHP_DEFINE = re.compile(r"define\(\s*(['\"])([^'\"]+)\1\s*,\s*(['\"])((?:\\.|(?!\3)[^\\])*)\3\s*\)", re.IGNORECASE)
+PHP_ARRAY = re.compile(r"(['\"])([^'\"]+)\1\s*=>\s*(['\"])((?:\\.|(?!\3)[^\\])*)\3")
+PHP_VAR = re.compile(r"\$([A-Za-z_]\w*)((?:\s*\[[^\]]*\])*)\s*=\s*(['\"])((?:\\.|(?!\3)[^\\])*)\3\s*;")
 CODE_ASSIGN = re.compile(
-    r"(?<![\w$])([A-Za-z_$][\w$]*)(?:\s*:\s*[A-Za-z_][\w.\[\], |]*?)?\s*(?::=|=>|\|\|=|\?\?=|=|:)\s*"
-    r"[rRuUbBfF]{0,2}([\"'`])((?:\\.|(?!\2).)*)\2"
+    r"(?<![\w$])([A-Za-z_$][\w$]*)(?:\s*:\s*[A-Za-z_][\w.\[\], |]{0,40}?)?\s*(?::=|=>|\|\|=|\?\?=|=|:)\s*"
+    r"[rRuUbBfF]{0,2}([\"'`])((?:\\.|(?!\2)[^\\])*)\2"
 )
-CODE_QUOTED_KEY = re.compile(r"([\"'])([^\"'\n]{1,80})\1\s*(?::|=>|=)\s*[rRuUbB]{0,2}([\"'])((?:\\.|(?!\3).)*)\3")
-CODE_SETTER = re.compile(r"\bset([A-Z]\w*)\(\s*([\"'])((?:\\.|(?!\2).)*)\2\s*\)")
+CODE_QUOTED_KEY = re.compile(r"([\"'])([^\"'\n]{1,80})\1\s*(?::|=>|=)\s*[rRuUbB]{0,2}([\"'])((?:\\.|(?!\3)[^\\])*)\3")
+CODE_SETTER = re.compile(r"\bset([A-Z]\w*)\(\s*([\"'])((?:\\.|(?!\2)[^\\])*)\2\s*\)")
 CODE_PUT = re.compile(r"\.(?:put|set|setProperty|add|append|header|setHeader)\(\s*([\"'])([^\"']+)\1\s*,\s*"
-                      r"([\"'])((?:\\.|(?!\3).)*)\3")
+                      r"([\"'])((?:\\.|(?!\3)[^\\])*)\3")
 ENV_DEFAULT = re.compile(r"(?:getenv|environ\.get|\benv|ENV\.fetch|Getenv|getProperty|config)\(\s*([\"'])([\w.]+)\1"
-                         r"\s*,\s*([\"'])((?:\\.|(?!\3).)*)\3")
-JS_ENV_DEFAULT = re.compile(r"process\.env\.(\w+)\s*(?:\|\||\?\?)\s*([\"'`])((?:\\.|(?!\2).)*)\2")
+                         r"\s*,\s*([\"'])((?:\\.|(?!\3)[^\\])*)\3")
+JS_ENV_DEFAULT = re.compile(r"process\.env\.(\w+)\s*(?:\|\||\?\?)\s*([\"'`])((?:\\.|(?!\2)[^\\])*)\2")
 _CONCATENATED = re.compile(r"\s*(?:\+|\.(?!\d)|%|\[|\?\?|\|\|)")
 
 
