@@ -227,16 +227,17 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 
-MODULES = (
-    "checks.vault_checks",
-    "checks.aws_checks",
-    "checks.aws_exposure_checks",
-    "checks.aws_account_checks",
-    "checks.lifecycle_checks",
-    "checks.source_checks",
-    "checks.audit_checks",
-    "checks.ops_checks",
-)
+def _check_modules() -> tuple[str, ...]:
+    """Every ``checks/*_checks.py`` module: a new store's checks register by existing."""
+    import pkgutil
+
+    import checks
+
+    return tuple(sorted(f"checks.{m.name}" for m in pkgutil.iter_modules(checks.__path__)
+                        if m.name.endswith("_checks")))
+
+
+MODULES = _check_modules()
 
 
 def check(

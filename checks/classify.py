@@ -62,8 +62,13 @@ ITEM_CLASSES = ("secret", "configuration")
 DB_WORDS = frozenset(dict(DEFAULT_TYPES)["db-password"].split("|"))
 _CAMEL_RX = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # Store kinds that hold secrets by definition (unless the engagement says otherwise).
+#: Store item kinds that are secrets by the store they live in (unless named as configuration).
 SECRET_STORE_KINDS = {"secretsmanager": "Secrets Manager secret", "kv1": "Vault KV secret",
-                      "kv2": "Vault KV secret", "database_role": "Vault database role"}
+                      "kv2": "Vault KV secret", "database_role": "Vault database role",
+                      "azure_keyvault_secret": "Azure Key Vault secret",
+                      "gcp_secret": "GCP Secret Manager secret",
+                      "kubernetes_secret": "Kubernetes Secret",
+                      "declared": "declared inventory item"}
 WORKLOAD_METHODS = ("jwt", "oidc", "kubernetes", "aws", "gcp", "azure", "cert")
 
 

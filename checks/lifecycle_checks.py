@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from checks.catalog import CheckContext, because, check, emit, na_if
+from posture.model.vocabulary import ITEM_SOURCES
 
 ROTATION_META_KEYS = ("rotation", "rotation_policy", "rotation_days", "rotation_period", "rotated_by")
 H, D = 3_600, 86_400
@@ -27,7 +28,7 @@ def _items(ctx: CheckContext, tables: tuple[str, ...]) -> pd.DataFrame:
 
 @check("INV001", "Secret without a named owner", stage=1, item=3, anti_pattern="owners",
        severity="medium", inputs=("secret", "key", "certificate", "access_key"),
-       sources=("vault", "aws"), controls=("ownership", "inventory"),
+       sources=ITEM_SOURCES, controls=("ownership", "inventory"),
        detects="An inventoried secret, key, certificate or access key with no owner from the "
                "engagement's owner rules, its tags (owner/team) or its owning service.",
        why="Seed 000 stage 1 exit condition: owners named for each critical class. Without an "
@@ -41,7 +42,7 @@ def item_without_owner(ctx: CheckContext) -> pd.DataFrame:
 
 @check("INV002", "Critical secret without a pager (who is paged at 3am?)", stage=1, item=3,
        anti_pattern="leak_response", severity="high", inputs=("secret", "key", "certificate", "access_key"),
-       sources=("vault", "aws"), thresholds=("critical_environments", "critical_classes"),
+       sources=ITEM_SOURCES, thresholds=("critical_environments", "critical_classes"),
        controls=("incident", "ownership"),
        detects="A critical item (production and confidential/regulated) whose owner has no pager "
                "in the engagement's owner rules.",
@@ -57,7 +58,7 @@ def critical_without_pager(ctx: CheckContext) -> pd.DataFrame:
 
 @check("INV003", "Secret whose environment cannot be determined", stage=1, item=2,
        anti_pattern="same_across_envs", severity="low", inputs=("secret", "key", "certificate"),
-       sources=("vault", "aws"), controls=("inventory", "env_separation"),
+       sources=ITEM_SOURCES, controls=("inventory", "env_separation"),
        detects="An item that no rule, tag or path segment places in an environment.",
        why="Blast radius depends on environment; an item in no environment cannot be shown to be "
            "isolated from production.",
@@ -77,7 +78,7 @@ def _static_secrets(ctx: CheckContext) -> pd.DataFrame:
 
 
 @check("LCY001", "Secret older than its type's rotation period", stage=3, item=3,
-       anti_pattern="never_rotating", severity="high", inputs=("secret",), sources=("vault", "aws"),
+       anti_pattern="never_rotating", severity="high", inputs=("secret",), sources=ITEM_SOURCES,
        thresholds=("rotation_days",), controls=("rotation",),
        detects="A static secret whose last rotation (or last write, or creation) is older than "
                "`rotation_days` for its type: DB passwords 30 d, API keys 90 d, SSH 90 d, "
@@ -97,7 +98,7 @@ def rotation_overdue(ctx: CheckContext) -> pd.DataFrame:
 
 
 @check("LCY002", "Static secret without an automated rotation policy", stage=3, item=3,
-       anti_pattern="no_rotation", severity="medium", inputs=("secret",), sources=("vault", "aws"),
+       anti_pattern="no_rotation", severity="medium", inputs=("secret",), sources=ITEM_SOURCES,
        controls=("rotation",),
        detects="A static KV / SSM secret with no rotation enabled and no rotation policy recorded "
                "in its custom metadata (`rotation`, `rotation_days`, `rotated_by`).",
@@ -114,7 +115,7 @@ def no_rotation_policy(ctx: CheckContext) -> pd.DataFrame:
 
 @check("LCY003", "TLS certificate expires within {tls_renew_before_days} days without managed renewal", stage=3,
        item=3, anti_pattern="rotation_table", severity="high", inputs=("certificate",),
-       sources=("vault", "aws"), thresholds=("tls_renew_before_days",), controls=("certificates",),
+       sources=ITEM_SOURCES, thresholds=("tls_renew_before_days",), controls=("certificates",),
        references=("AWS Config acm-certificate-expiration-check", "Prowler acm_certificates_expiration_check"),
        detects="A certificate expiring within `tls_renew_before_days` (or expired) that no managed "
                "renewal will replace.",
@@ -187,7 +188,7 @@ def token_ttl_too_long(ctx: CheckContext) -> pd.DataFrame:
 
 @check("LCY007", "Static production database password (prefer dynamic credentials)", stage=3,
        item=3, anti_pattern="team_password", severity="low", inputs=("secret",),
-       sources=("vault", "aws"), controls=("rotation", "identity"),
+       sources=ITEM_SOURCES, controls=("rotation", "identity"),
        detects="A production db-password stored as a static long-lived secret rather than issued "
                "by a dynamic database role.",
        why="Seed 002: DB passwords belong in Vault, preferably dynamic; the compromise window of a "
@@ -201,7 +202,7 @@ def static_prod_db_password(ctx: CheckContext) -> pd.DataFrame:
 
 
 @check("LCY008", "Encryption or signing key stored as a static secret", stage=2, item=2,
-       anti_pattern="fm_hsm", severity="medium", inputs=("secret", "key"), sources=("vault", "aws"),
+       anti_pattern="fm_hsm", severity="medium", inputs=("secret", "key"), sources=ITEM_SOURCES,
        controls=("key_management",),
        detects="An encryption/signing key kept as a KV / Secrets Manager / SSM value instead of a "
                "non-extractable transit or KMS key.",
@@ -248,7 +249,7 @@ def key_strength(alg: object, min_rsa_bits: int) -> bool | None:
 
 @check("LCY009", "CA certificate expiring within {ca_renew_before_days} days or with a weak key", stage=3,
        item=3, anti_pattern="rotation_table", severity="high", inputs=("certificate",),
-       sources=("vault", "aws"), thresholds=("ca_renew_before_days", "ca_min_rsa_bits"),
+       sources=ITEM_SOURCES, thresholds=("ca_renew_before_days", "ca_min_rsa_bits"),
        controls=("certificates", "key_management"),
        detects="A CA certificate (Vault PKI issuer, imported ACM CA) that expires within "
                "`ca_renew_before_days`, or whose key is weak (RSA below `ca_min_rsa_bits`, an "

@@ -1,6 +1,6 @@
 """What every collector shares: the context it writes into and the registry.
 
-A collector is a class with ``source`` (``vault``, ``aws``, ``git``, ``audit``),
+A collector is a class with ``source`` (a store kind of the engagement, or ``audit``),
 ``version`` and ``run()``. It reads one store of the engagement, adds typed
 records to ``ctx.sink`` and records what it could not read with
 ``ctx.sink.gap(...)``. It raises `posture.model.errors.CollectionError` only when
@@ -46,6 +46,10 @@ REGISTRY: dict[str, str] = {
     "aws": "collectors.aws.collector:AwsCollector",
     "git": "collectors.git:GitCollector",
     "audit": "collectors.audit:AuditCollector",
+    "azure": "collectors.azure.collector:AzureCollector",
+    "gcp": "collectors.gcp.collector:GcpCollector",
+    "kubernetes": "collectors.kubernetes.collector:KubernetesCollector",
+    "inventory": "collectors.inventory:InventoryCollector",
 }
 
 

@@ -37,7 +37,7 @@ def planned_runs(ws: Workspace, only: list[str] | None = None) -> list[tuple[str
     never look like nothing found.
     """
     eng = ws.load().engagement
-    names = [s.name for s in (*eng.stores.vault, *eng.stores.aws, *eng.stores.git)]
+    names = [s.name for s in eng.stores.all()]
     if not names:
         raise ConfigError(f"{ws.engagement_path}: no stores configured, so there is nothing to "
                           "collect (add one under 'stores:')")
@@ -46,7 +46,7 @@ def planned_runs(ws: Workspace, only: list[str] | None = None) -> list[tuple[str
         raise ConfigError(f"--store {unknown[0]!r}: no such store in {ws.engagement_path} "
                           f"(stores: {', '.join(names)})")
     runs: list[tuple[str, Any]] = []
-    for source, stores in (("vault", eng.stores.vault), ("aws", eng.stores.aws), ("git", eng.stores.git)):
+    for source, stores in eng.stores.by_source():
         for store in stores:
             if only and store.name not in only:
                 continue

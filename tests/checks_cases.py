@@ -524,3 +524,17 @@ CASES.update({
                                kms_key_id=_CMK)],
                [cloud_resource("eks_cluster", "prod", f"arn:aws:eks:us-east-1:{ACCT}:cluster/prod", encrypted=False)]),
 })
+
+
+def _more_cases() -> None:
+    """Cases of other stores live beside this file as ``checks_cases_<store>.py``, each with a CASES dict."""
+    import importlib
+    from pathlib import Path
+
+    for f in sorted(Path(__file__).parent.glob("checks_cases_*.py")):
+        more = importlib.import_module(f.stem).CASES
+        assert not set(more) & set(CASES), f"{f.name} repeats cases of {sorted(set(more) & set(CASES))}"
+        CASES.update(more)
+
+
+_more_cases()

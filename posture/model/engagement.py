@@ -119,10 +119,80 @@ class GitStore(_Strict):
     max_commits: int | None = Field(None, ge=1)
 
 
+class AzureStore(_Strict):
+    """Azure Key Vault: vaults of the subscriptions named, read with ``DefaultAzureCredential``.
+
+    Credentials follow the SDK's default chain (environment, workload identity,
+    managed identity, Azure CLI); none of them belongs in this file.
+    """
+
+    name: str
+    subscriptions: list[str] = Field(description="Subscription ids whose key vaults are assessed.")
+    vaults: list[str] | None = Field(None, description="Only these vault names (default: every vault found).")
+    tenant_id: str | None = Field(None, description="Defaults to the credential's tenant.")
+    authority_host: str | None = Field(None, description="Sovereign cloud login host; default public Azure.")
+    management_endpoint: str | None = Field(
+        None, description="Azure Resource Manager endpoint (default https://management.azure.com).")
+    concurrency: int = Field(8, ge=1, le=64)
+    timeout: float = Field(30.0, gt=0)
+
+
+class GcpStore(_Strict):
+    """GCP Secret Manager of the projects named, read with Application Default Credentials."""
+
+    name: str
+    projects: list[str] = Field(description="Project ids whose secrets are assessed.")
+    locations: list[str] = Field(
+        default_factory=list, description="Regional Secret Manager locations to read besides the global one.")
+    endpoint: str | None = Field(None, description="API endpoint override (private or emulated endpoint).")
+    concurrency: int = Field(8, ge=1, le=64)
+    timeout: float = Field(30.0, gt=0)
+
+
+class KubernetesStore(_Strict):
+    """A Kubernetes cluster: RBAC, service accounts, pods; Secret objects only as metadata, if asked."""
+
+    name: str
+    kubeconfig: str | None = Field(None, description="Defaults to $KUBECONFIG or ~/.kube/config; in-cluster "
+                                                     "config when running in a pod.")
+    context: str | None = Field(None, description="kubeconfig context (default: the current one).")
+    namespaces: list[str] | None = Field(None, description="Only these namespaces (default: all).")
+    secret_metadata: bool = Field(
+        False, description="List Secret objects as metadata only (PartialObjectMetadataList). The assessor's "
+                           "RBAC 'list' on secrets could read values; the guard never requests them.")
+    timeout: float = Field(30.0, gt=0)
+
+
+class InventoryStore(_Strict):
+    """A declared inventory: a CSV or YAML file of secrets held outside any store the kit reads.
+
+    Columns follow the review method's stage-1 table. Its items are declared,
+    not observed, and are marked so wherever they appear.
+    """
+
+    name: str
+    path: str = Field(description="CSV or YAML file, relative to the engagement file or absolute.")
+
+
+#: Every kind of store an engagement can name, in collection order (``Stores`` has one list each).
+STORE_KINDS = ("vault", "aws", "git", "azure", "gcp", "kubernetes", "inventory")
+
+
 class Stores(_Strict):
     vault: list[VaultStore] = Field(default_factory=list)
     aws: list[AwsStore] = Field(default_factory=list)
     git: list[GitStore] = Field(default_factory=list)
+    azure: list[AzureStore] = Field(default_factory=list)
+    gcp: list[GcpStore] = Field(default_factory=list)
+    kubernetes: list[KubernetesStore] = Field(default_factory=list)
+    inventory: list[InventoryStore] = Field(default_factory=list)
+
+    def by_source(self) -> list[tuple[str, list[Any]]]:
+        """(source, stores) in collection order: every store kind, one place."""
+        return [(source, getattr(self, source)) for source in STORE_KINDS]
+
+    def all(self) -> list[Any]:
+        return [s for _, group in self.by_source() for s in group]
 
 
 class MatchRule(_Strict):
@@ -238,11 +308,10 @@ class Engagement(_Strict):
     @classmethod
     def _unique_store_names(cls, v: Stores) -> Stores:
         seen: set[str] = set()
-        for group in (v.vault, v.aws, v.git):
-            for s in group:
-                if s.name in seen:
-                    raise ValueError(f"store name {s.name!r} is used twice")
-                seen.add(s.name)
+        for s in v.all():
+            if s.name in seen:
+                raise ValueError(f"store name {s.name!r} is used twice")
+            seen.add(s.name)
         return v
 
 

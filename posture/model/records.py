@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from posture.model.vocabulary import AuditSignalName, GapReason
 
-Source = Literal["vault", "aws", "git", "audit"]
+Source = Literal["vault", "aws", "git", "audit", "azure", "gcp", "kubernetes", "inventory"]
 
 
 class Record(BaseModel):

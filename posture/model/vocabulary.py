@@ -32,6 +32,10 @@ CHECKLIST: dict[int, str] = {
     5: "Audit/logging aligned with organizational requirements",
 }
 
+#: Stores whose secrets, keys and certificates the generic inventory, owner, rotation, TTL and
+#: environment checks score (git findings and audit logs are judged by their own checks).
+ITEM_SOURCES: tuple[str, ...] = ("vault", "aws", "azure", "gcp", "kubernetes", "inventory")
+
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 SEVERITY_WEIGHT: dict[str, int] = {"critical": 10, "high": 5, "medium": 3, "low": 1, "info": 0}
