@@ -53,15 +53,21 @@ def moto_server():
     server.stop()
 
 
+def point_boto_at(mp: pytest.MonkeyPatch, endpoint: str, key: str = "testing", secret: str = "testing") -> None:
+    """Environment that sends boto3 to ``endpoint`` with these keys, and no profile or session token."""
+    mp.setenv("AWS_ACCESS_KEY_ID", key)
+    mp.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    mp.setenv("AWS_ENDPOINT_URL", endpoint)
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        mp.delenv(k, raising=False)
+
+
 @pytest.fixture
 def aws_env(moto_server, monkeypatch: pytest.MonkeyPatch):
     """Environment pointing boto3 at the moto server with dummy credentials."""
     moto_server.reset()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    point_boto_at(monkeypatch, moto_server.endpoint_url)
     return moto_server
 
 

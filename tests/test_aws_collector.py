@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from conftest import CANARIES, assert_no_canary
+from conftest import CANARIES, assert_no_canary, point_boto_at
 from rich.progress import Progress
 
 from collectors.aws import guard as aws_guard
@@ -56,15 +56,6 @@ def _engagement(root: Path, endpoint: str, extra: str = "") -> Path:
     return path
 
 
-def _aws_environment(mp: pytest.MonkeyPatch, endpoint: str, key: str = "testing", secret: str = "testing") -> None:
-    mp.setenv("AWS_ACCESS_KEY_ID", key)
-    mp.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    mp.setenv("AWS_ENDPOINT_URL", endpoint)
-    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        mp.delenv(k, raising=False)
-
-
 @dataclass
 class Collected:
     estate: AwsEstate
@@ -92,7 +83,7 @@ def northwind(moto_server, tmp_path_factory: pytest.TempPathFactory) -> Collecte
 
     root = tmp_path_factory.mktemp("aws-workspace")
     with pytest.MonkeyPatch.context() as mp:
-        _aws_environment(mp, moto_server.endpoint_url)
+        point_boto_at(mp, moto_server.endpoint_url)
         mp.setenv("POSTURE_HOME", str(root))
         moto_server.reset()
         now = datetime.now(UTC)
@@ -403,7 +394,7 @@ def test_denied_service_becomes_a_coverage_gap(aws_env, workspace: Path, capsys)
         "          external_id: northwind-q4\n"
     ))
     with pytest.MonkeyPatch.context() as mp:
-        _aws_environment(mp, endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+        point_boto_at(mp, endpoint, key["AccessKeyId"], key["SecretAccessKey"])
         _moto_auth(endpoint, "0")
         try:
             code = main(["collect", "northwind", "-q", QUARTER])
@@ -426,7 +417,7 @@ def test_denied_service_becomes_a_coverage_gap(aws_env, workspace: Path, capsys)
 def test_bad_credentials_are_one_line_and_write_nothing(aws_env, workspace: Path, capsys):
     _engagement(workspace, aws_env.endpoint_url)
     with pytest.MonkeyPatch.context() as mp:
-        _aws_environment(mp, aws_env.endpoint_url, "AKIAUNKNOWNKEY000000", "wrong")
+        point_boto_at(mp, aws_env.endpoint_url, "AKIAUNKNOWNKEY000000", "wrong")
         _moto_auth(aws_env.endpoint_url, "0")
         try:
             code = main(["collect", "northwind", "-q", QUARTER])

@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from conftest import CANARIES, assert_no_canary
+from conftest import CANARIES, assert_no_canary, point_boto_at
 from rich.progress import Progress
 
 from collectors.aws import guard as aws_guard
@@ -39,15 +39,6 @@ from posture.model.engagement import AwsStore, Engagement
 from posture.model.snapshot import Snapshot, SnapshotSink
 
 QUARTER = "2026-Q4"
-
-
-def _aws_environment(mp: pytest.MonkeyPatch, endpoint: str, key: str = "testing", secret: str = "testing") -> None:
-    mp.setenv("AWS_ACCESS_KEY_ID", key)
-    mp.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    mp.setenv("AWS_ENDPOINT_URL", endpoint)
-    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        mp.delenv(k, raising=False)
 
 
 @dataclass
@@ -73,7 +64,7 @@ def exposure(moto_server, tmp_path_factory: pytest.TempPathFactory) -> Assessed:
 
     root = tmp_path_factory.mktemp("aws-exposure")
     with pytest.MonkeyPatch.context() as mp:
-        _aws_environment(mp, moto_server.endpoint_url)
+        point_boto_at(mp, moto_server.endpoint_url)
         mp.setenv("POSTURE_HOME", str(root))
         moto_server.reset()
         estate = seed_exposure(moto_server.endpoint_url, CANARIES)
@@ -232,7 +223,7 @@ def test_root_unreadable_is_not_assessed_with_a_gap(aws_env):
     sink = SnapshotSink()
     store = AwsStore(name="main", regions=["us-east-1"], services=["iam"])
     with pytest.MonkeyPatch.context() as mp:
-        _aws_environment(mp, aws_env.endpoint_url, key["AccessKeyId"], key["SecretAccessKey"])
+        point_boto_at(mp, aws_env.endpoint_url, key["AccessKeyId"], key["SecretAccessKey"])
         _moto_auth(aws_env.endpoint_url, "0")
         try:
             AwsCollector(store, _ctx(sink)).run()
@@ -279,7 +270,7 @@ def test_organization_accounts_are_each_read_or_a_gap(aws_env):
     ctx = _ctx(sink)
     ctx.progress = Progress(disable=True)
     with pytest.MonkeyPatch.context() as mp:
-        _aws_environment(mp, endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+        point_boto_at(mp, endpoint, key["AccessKeyId"], key["SecretAccessKey"])
         _moto_auth(endpoint, "0")
         try:
             collector = AwsCollector(store, ctx)

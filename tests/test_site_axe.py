@@ -13,20 +13,16 @@ import fcntl
 import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
+from browserkit import NEEDS_CHROMIUM, chromium, served
 from sitekit import published_ws  # noqa: F401  (a fixture)
-from test_site_chromium import ARGS, CHROMIUM, Guard
+from test_site_chromium import Guard
 
-from posture.site import export_site, serve_directory
+from posture.site import export_site
 
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason="Debian chromium is not installed (CI installs it)"),
-]
+pytestmark = NEEDS_CHROMIUM
 Q4 = "2026-Q4"
 AXE = "axe-core@4"
 BLOCKING = ("serious", "critical")
@@ -81,22 +77,14 @@ def site(published_ws, axe_script, tmp_path_factory):
     root = export_site(published_ws, tmp_path_factory.mktemp("axe") / "site")
     (root / "_axe").mkdir()
     shutil.copy2(axe_script, root / "_axe" / "axe.min.js")
-    server = serve_directory(root, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", root
-    server.shutdown()
-    server.server_close()
+    with served(root) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def page_path(root: Path, pattern: str) -> str:

@@ -9,36 +9,23 @@ localhost.
 from __future__ import annotations
 
 import json
-import os
-import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from browserkit import ARGS, CHROMIUM, NEEDS_CHROMIUM, served
 from sitekit import HOSTILE_LINK, HOSTILE_SCRIPT, SEARCHABLE, published_ws  # noqa: F401
 
-from posture.site import export_site, serve_directory
+from posture.site import export_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason="Debian chromium is not installed (CI installs it)"),
-]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = NEEDS_CHROMIUM
 Q3, Q4 = "2026-Q3", "2026-Q4"
 
 
 @pytest.fixture(scope="module")
 def site_url(published_ws, tmp_path_factory):
     root = export_site(published_ws, tmp_path_factory.mktemp("browse") / "site")
-    server = serve_directory(root, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with served(root) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

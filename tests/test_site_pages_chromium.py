@@ -13,23 +13,15 @@ layout, the access matrix's highlights, and hostile names staying text.
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import pytest
+from browserkit import NEEDS_CHROMIUM, chromium, served
 from sitekit import HOSTILE_LINK, published_ws  # noqa: F401  (published_ws is a fixture)
 
-from posture.site import export_site, serve_directory
+from posture.site import export_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason="Debian chromium is not installed (CI installs it)"),
-]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = NEEDS_CHROMIUM
 Q3, Q4 = "2026-Q3", "2026-Q4"
 VIEWPORTS = {"desktop": (1400, 900), "phone": (390, 844)}
 MAX_HEIGHT = 20_000
@@ -67,22 +59,14 @@ PROBE = r"""() => {
 def site(published_ws, tmp_path_factory):
     """(base URL, the exported site's folder) served over loopback HTTP."""
     root = export_site(published_ws, tmp_path_factory.mktemp("pages") / "site")
-    server = serve_directory(root, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", root
-    server.shutdown()
-    server.server_close()
+    with served(root) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        br = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+    with chromium() as br:
         yield br
-        br.close()
 
 
 @pytest.fixture(scope="module")
