@@ -34,13 +34,26 @@ def _covered_stores(ctx: CheckContext) -> pd.DataFrame:
     return s
 
 
+#: The audit log each store kind has, and whether the kit can read it (a file it is given).
+AUDIT_LOG_OF = {"vault": ("audit log", True), "aws": ("CloudTrail log", True),
+                "azure": ("Azure Monitor diagnostic log", False), "gcp": ("Cloud Audit Logs", False),
+                "kubernetes": ("API server audit log", False), "inventory": ("audit log", False)}
+
+
 def no_log_reason(rows: pd.DataFrame) -> pd.Series:
     """Why an audit check could not judge a store's rows: which log nobody gave the kit.
 
-    An AWS account's audit log is CloudTrail; every other store's is its audit device file.
+    Vault's log is its audit device file and AWS's CloudTrail: configure them in the engagement.
+    Azure, GCP and Kubernetes logs, and declared inventories, are not read by the kit at all, and
+    the reason says so rather than asking for configuration that does not exist.
     """
-    log = np.where(rows["source"].astype(str).eq("aws"), "no CloudTrail log", "no audit log")
-    return pd.Series(log, index=rows.index, dtype=object) + " configured for store " + rows["store"].astype(str)
+    source = rows["source"].astype(str)
+    log = source.map(lambda src: AUDIT_LOG_OF.get(src, ("audit log", True))[0])
+    readable = source.map(lambda src: AUDIT_LOG_OF.get(src, ("audit log", True))[1]).astype(bool)
+    store = rows["store"].astype(str)
+    asked = "no " + log + " configured for store " + store
+    unread = "the kit does not read the " + log + " of store " + store + ", so its audit signals are unknown"
+    return asked.where(readable, unread).astype(object)
 
 
 def judged(ctx: CheckContext) -> pd.DataFrame:

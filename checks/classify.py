@@ -224,6 +224,8 @@ class Classifier:
         self.rules = rules or Classification()
         self.thresholds = thresholds or Thresholds()
         self.pagers: dict[str, str] = {r.owner: r.pager for r in self.rules.owners if r.pager}
+        #: Ids of declared rows `fold_declarations` folded into an observed item (not items themselves).
+        self.folded: frozenset[str] = frozenset()
 
     # --- single attributes (also used for findings on non-item resources) -------
     def environment(self, items: pd.DataFrame) -> pd.Series:
@@ -260,6 +262,9 @@ class Classifier:
         if "owning_service" in items.columns:
             todo = owner.isna()
             owner[todo] = items.loc[todo, "owning_service"]
+        if "declared_pager" in items.columns:  # declared inventory (#17): the row's own pager
+            todo = pager.isna()
+            pager[todo] = items.loc[todo, "declared_pager"]
         todo = pager.isna() & owner.notna()
         if todo.any() and self.pagers:
             pager[todo] = owner[todo].map(self.pagers)
@@ -374,10 +379,10 @@ class Classifier:
     def inventory(self, frames: Any, as_of: pd.Timestamp) -> pd.DataFrame:
         """One row per credential-like item (secrets, keys, certificates, access keys,
         tokens, workload identities) with its classification and age."""
-        base = _base_items(frames)
+        base = self.fold_declarations(_base_items(frames))
         if base.empty:
             for c in ("item_class", "classified_by", "environment", "secret_type", "owner", "pager",
-                      "data_class", "lifecycle_class", "age_days", "critical"):
+                      "data_class", "lifecycle_class", "age_days", "critical", "provenance", "declared_in"):
                 base[c] = pd.Series(dtype=object)
             return base
         base["ltags"] = _lowered(base["tags"])
@@ -396,10 +401,76 @@ class Classifier:
         base["age_days"] = ((as_of - basis).dt.total_seconds() / 86_400).round(1)
         t = self.thresholds
         base = base.drop(columns=["ltags"])
+        base["provenance"] = np.where(base["declared"].astype(bool), "declared", "observed")
         # Configuration pages nobody at 3am: never critical.
         base["critical"] = critical_mask(env, dclass, base["table"], t.critical_environments,
                                          t.critical_classes) & base["item_class"].eq("secret")
         return base
+
+    # --- declared inventory (#17) ------------------------------------------------
+    def _declared_tags(self, observed: dict[str, Any] | None, declared: dict[str, Any] | None) -> dict[str, Any]:
+        """``observed`` tags with a declaration's owner, environment and class put where this
+        engagement reads them (the first of its tag keys), replacing what the observed tags said."""
+        out = dict(observed or {})
+        for canonical, keys in (("owner", self.rules.owner_tag_keys),
+                                ("environment", self.rules.environment_tag_keys),
+                                ("secret_type", self.rules.type_tag_keys)):
+            value = (declared or {}).get(canonical)
+            if not value:
+                continue
+            low = {k.lower() for k in keys} | {canonical}
+            out = {k: v for k, v in out.items() if str(k).lower() not in low}
+            out[keys[0] if keys else canonical] = value
+        for k, v in (declared or {}).items():
+            if k not in ("owner", "environment", "secret_type"):
+                out[k] = v  # the declared rotation policy (rotation_days)
+        return out
+
+    def fold_declarations(self, base: pd.DataFrame) -> pd.DataFrame:
+        """Declared rows placed: a row with a ``ref`` naming an observed item adds to that item.
+
+        General class: one secret known twice, once by a store and once by its owner.
+        The declaration's owner, environment, class, pager, consumers and rotation
+        policy go onto the observed item (the declaration wins where both speak; the
+        engagement's rules still win over both), and the row is not a second item.
+        The observed facts (dates, store, path) stay the store's. A ``ref`` naming no
+        observed item keeps its row as a declared item: the client says it exists.
+        ``declared_in`` names the declaring row (``store:row id``) on both kinds.
+        """
+        self.folded = frozenset()
+        if base.empty or "declared" not in base.columns:
+            return base
+        declared = base["declared"].astype(bool)
+        base["declared_in"] = pd.Series(None, index=base.index, dtype=object)
+        if not declared.any():
+            return base
+        base.loc[declared, "declared_in"] = [  # STORE:ROW-ID of the record id inventory:STORE:ROW-ID
+            f"{st}:{str(i).removeprefix(f'inventory:{st}:')}"
+            for st, i in zip(base.loc[declared, "store"], base.loc[declared, "id"])]
+        base.loc[declared, "tags"] = pd.Series(
+            [self._declared_tags({}, t) for t in base.loc[declared, "tags"]], index=base.index[declared], dtype=object)
+        refs = declared & base["declared_ref"].notna()
+        if not refs.any():
+            return base
+        observed = base[~declared]
+        target = pd.Series(observed.index, index=observed["id"].astype(str))
+        target = target[~target.index.duplicated()]
+        folded = []
+        for i in base.index[refs]:
+            t = target.get(str(base.at[i, "declared_ref"]))
+            if t is None:
+                continue
+            row = base.loc[i]
+            base.at[t, "tags"] = self._declared_tags(base.at[t, "tags"], row["tags"])
+            if isinstance(row["declared_pager"], str):
+                base.at[t, "declared_pager"] = row["declared_pager"]
+            if pd.isna(base.at[t, "rotation_interval_days"]) and pd.notna(row["rotation_interval_days"]):
+                base.at[t, "rotation_interval_days"] = row["rotation_interval_days"]
+            base.at[t, "consumers"] = list(dict.fromkeys([*base.at[t, "consumers"], *row["consumers"]]))
+            base.at[t, "declared_in"] = row["declared_in"]
+            folded.append(i)
+        self.folded = frozenset(base.loc[folded, "id"])
+        return base.drop(index=folded).reset_index(drop=True)
 
 
 def lifecycle_class(items: pd.DataFrame) -> pd.Series:
@@ -431,6 +502,24 @@ def _merge_tags(a: pd.Series, b: pd.Series) -> pd.Series:
 _ITEM_COLUMNS = ("table", "id", "store", "source", "kind", "name", "path", "tags", "created_at",
                  "last_rotated_at", "expires_at", "rotation_enabled", "rotation_interval_days",
                  "ttl_seconds", "owning_service", "usage", "arn", "parameter_type")
+#: Declared inventory (#17): what a declared row says beyond a store's fields (defaults for the rest).
+_DECLARED_COLUMNS = {"declared": False, "declared_ref": None, "declared_pager": None, "consumers": (),
+                     "storage": None}
+
+
+def _declared(df: pd.DataFrame) -> dict[str, Any]:
+    """The declared-inventory fields of a secret, key or certificate frame (absent: defaults)."""
+    out: dict[str, Any] = {}
+    for col, default in _DECLARED_COLUMNS.items():
+        src = "pager" if col == "declared_pager" else col
+        out[col] = (df[src] if src in df.columns
+                    else pd.Series([list(default) if isinstance(default, tuple) else default] * len(df),
+                                   index=df.index, dtype=object))
+    return out
+
+
+def _column(df: pd.DataFrame, col: str, default: Any = None) -> Any:
+    return df[col] if col in df.columns else pd.Series([default] * len(df), index=df.index, dtype=object)
 
 
 def _base_items(frames: Any) -> pd.DataFrame:
@@ -444,10 +533,10 @@ def _base_items(frames: Any) -> pd.DataFrame:
             "tags": _merge_tags(s["tags"], s["custom_metadata"]),
             "created_at": ts(s["created_at"]),
             "last_rotated_at": ts(s["last_rotated_at"].fillna(s["updated_at"])),
-            "expires_at": ts(pd.Series(pd.NaT, index=s.index)),
+            "expires_at": ts(_column(s, "expires_at", pd.NaT)),
             "rotation_enabled": s["rotation_enabled"], "rotation_interval_days": s["rotation_interval_days"],
             "ttl_seconds": s["default_ttl"], "owning_service": s["owning_service"],
-            "usage": None, "arn": s["arn"], "parameter_type": s["parameter_type"],
+            "usage": None, "arn": s["arn"], "parameter_type": s["parameter_type"], **_declared(s),
         }))
     k = frames("key")
     if len(k):
@@ -455,20 +544,20 @@ def _base_items(frames: Any) -> pd.DataFrame:
             "table": "key", "id": k["id"], "store": k["store"], "source": k["source"],
             "kind": k["kind"], "name": k["name"], "path": k["aliases"].map(lambda a: a[0] if len(a) else None).fillna(k["name"]),
             "tags": k["tags"], "created_at": ts(k["created_at"]), "last_rotated_at": ts(k["last_rotated_at"]),
-            "expires_at": ts(pd.Series(pd.NaT, index=k.index)), "rotation_enabled": k["rotation_enabled"],
+            "expires_at": ts(_column(k, "expires_at", pd.NaT)), "rotation_enabled": k["rotation_enabled"],
             "rotation_interval_days": k["rotation_period_days"], "ttl_seconds": None,
-            "owning_service": None, "usage": k["usage"], "arn": k["arn"],
+            "owning_service": None, "usage": k["usage"], "arn": k["arn"], **_declared(k),
         }))
     c = frames("certificate")
     if len(c):
         label = c["subject"].fillna(c["domains"].map(lambda d: d[0] if len(d) else None)).fillna(c["id"])
         parts.append(pd.DataFrame({
             "table": "certificate", "id": c["id"], "store": c["store"], "source": c["source"],
-            "kind": "certificate", "name": label, "path": c["id"], "tags": [{}] * len(c),
+            "kind": "certificate", "name": label, "path": c["id"], "tags": _column(c, "tags", {}).map(lambda d: d or {}),
             "created_at": ts(c["not_before"]), "last_rotated_at": ts(c["not_before"]),
             "expires_at": ts(c["not_after"]), "rotation_enabled": c["managed_renewal"],
-            "rotation_interval_days": None, "ttl_seconds": None, "owning_service": None,
-            "usage": None, "arn": c["arn"],
+            "rotation_interval_days": _column(c, "rotation_interval_days"), "ttl_seconds": None,
+            "owning_service": None, "usage": None, "arn": c["arn"], **_declared(c),
         }))
     a = frames("access_key")
     if len(a):
@@ -525,6 +614,15 @@ def _base_items(frames: Any) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     for col in ("created_at", "last_rotated_at", "expires_at"):
         out[col] = pd.to_datetime(out[col], utc=True)
+    for col, default in _DECLARED_COLUMNS.items():  # tables a declaration never fills
+        if col not in out.columns:
+            out[col] = None
+        if isinstance(default, tuple):
+            lists = out[col].map(lambda v: isinstance(v, list))
+            if not lists.all():
+                out[col] = out[col].where(lists, pd.Series([[] for _ in range(len(out))], index=out.index))
+        elif default is False:
+            out[col] = out[col].astype("boolean").fillna(False).astype(bool)
     return out
 
 

@@ -233,7 +233,7 @@ def run_assessment(
     classifier = Classifier(eng.classification, thresholds)
     frames = _frames(snapshot)
     items = classifier.inventory(frames, ts)
-    frames, secrets = _without_configuration(frames, items)
+    frames, secrets = _without_configuration(frames, items, classifier.folded)
     env_cache: dict[str, str] = {}
 
     def classify_paths(paths: pd.Series) -> pd.Series:
@@ -291,17 +291,19 @@ def run_assessment(
 _EMPTY: dict[str, pd.DataFrame] = {}
 
 
-def _without_configuration(frames: Any, items: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
-    """Frames and inventory as the checks see them: without configuration items.
+def _without_configuration(frames: Any, items: pd.DataFrame, folded: frozenset[str] = frozenset(),
+                           ) -> tuple[Any, pd.DataFrame]:
+    """Frames and inventory as the checks see them: without configuration items, nor the
+    declared rows folded into the observed item they name (``folded``, #17: one item, not two).
 
     General class: store items that are not secrets (hostnames, flags, URLs).
     Filtering here, once, means no secret check (rotation, SecureString, owner,
     pager, static DB password, orphaned, shared) has to remember to skip them.
     """
     config = items["item_class"].eq("configuration") & items["table"].eq("secret") if len(items) else None
-    if config is None or not config.any():
+    if (config is None or not config.any()) and not folded:
         return frames, items
-    ids = set(items.loc[config, "id"])
+    ids = (set(items.loc[config, "id"]) if config is not None else set()) | folded
     kept: dict[str, pd.DataFrame] = {}
 
     def frame(table: str) -> pd.DataFrame:
@@ -312,7 +314,7 @@ def _without_configuration(frames: Any, items: pd.DataFrame) -> tuple[Any, pd.Da
             kept[table] = s[~s["id"].isin(ids)]
         return kept[table]
 
-    return frame, items[~config]
+    return frame, items[~config] if config is not None else items
 
 
 def _frames(snapshot: Snapshot) -> Any:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from checks.catalog import CHECKLIST, STAGES
 from checks.engine import Assessment
+from checks.policy_suggest import suggested_policy_rows
 from checks.scoring import score
 from checks.views import access_model, cross_env, frame_records, leak_cards, rotation_plan
 from posture.model.assessment import (
@@ -286,6 +287,7 @@ def contract_files(a: Assessment, snap: Snapshot, *, client: str, quarter: str,
         coverage_gaps=_gaps(a),
         waivers=_waivers(a),
         attestations=_attestations(a),
+        suggested_policies=suggested_policy_rows(a, snap),
     )
 
 

@@ -137,17 +137,25 @@ def secret_in_history(ctx: CheckContext) -> pd.DataFrame:
 @check("SRC003", "Environment file with secrets committed", stage=4, item=1,
        anti_pattern="env_files", severity="high", inputs=("source_finding", "repository"),
        sources=("git",), controls=("secrets_in_code",),
-       detects="A committed .env / *.env / config env file, or a secret inside one.",
+       detects="A committed .env / *.env / config env file holding a credential (a secret or a "
+               "credential-named value in it), or an env example with real values. An env file holding "
+               "only configuration (`DEBUG=1`, an autoenv script) is not this finding.",
        why="Seed 000/003: secrets in env files committed to git; .env files in production instead "
            "of a managed secret service.",
        fix="Delete it, commit a `.env.example` without values, add `.env` to .gitignore, rotate "
            "what it held.")
 def env_file_committed(ctx: CheckContext) -> pd.DataFrame:
+    """General class: an env file is this finding when it holds a credential; the file-level row
+    (``env-file``: the file is committed) joins the rollup only then, so a valueless env file
+    (configuration only) passes while a secret anywhere in one fails."""
     f = _sf(ctx)
+    named = set(f.loc[f["detector"].eq("env-file"), "path"])  # the collector's own verdict on the file
     env_path = f["path"].fillna("").map(
-        lambda p: bool(ENV_FILE.search(p)) and not p.endswith(".example"))
-    bad = (f["detector"].isin(ENV_FILE_DETECTORS) | (f["category"].isin(["file", "secret"]) & env_path)) \
-        & production(f)
+        lambda p: p in named or (bool(ENV_FILE.search(p)) and not p.endswith(".example")))
+    valued = env_path & f["category"].isin(["secret", "config_env"])
+    holding = set(f.loc[valued, "path"])
+    file_row = f["detector"].eq("env-file") & f["path"].isin(holding)
+    bad = (valued | file_row | f["detector"].eq("env-example-real-values")) & production(f)
     return _repo_rollup(ctx, bad)
 
 

@@ -44,6 +44,9 @@ REVOKE_FIRST = {
     "ssm_parameter": "rotate at the provider, then aws ssm put-parameter --overwrite --name {path}",
     "kv2": "rotate at the provider, write the new version (bao kv put {path}), then bao kv destroy the leaked version",
     "kv1": "rotate at the provider, overwrite {path}",
+    # Declared inventory (#17): held where no store API reaches, so every written-down copy goes too
+    "declared": "rotate it at its issuer, then delete every copy of the old value where it is written "
+                "down (inventory row {path}: its storage today)",
     "database_role": "bao lease revoke -prefix {path}",
     "certificate": "revoke the certificate (ACM / bao write pki/revoke serial_number=...) and reissue",
     "access_key": "aws iam update-access-key --status Inactive --access-key-id {name}, then delete",
@@ -129,15 +132,30 @@ def justifications(grants: pd.DataFrame, rules: list[Any]) -> pd.Series:
 
 
 def rotation_plan(a: Assessment) -> pd.DataFrame:
-    """Next due date per item, from its type's rotation period (or TLS expiry) and its age."""
+    """Next due date per item, from its type's rotation period (or TLS expiry) and its age,
+    with the seed method it rotates by: ordered steps, overlap window, revocation path.
+
+    General class: every scheduled credential. The due date is last rotated (else created)
+    plus the type's maximum age, or for a TLS certificate with a known expiry that expiry
+    minus ``tls_renew_before_days`` (seed 001: "60 days before expiry"); with neither date
+    the item is ``unknown`` and has no due date (a date is never invented). Dynamic
+    credentials get a row saying so and no due date. The methods, steps and revocation
+    paths are the seeds' (`checks.rotation_steps`); the periods and overlap lengths are the
+    assessment's thresholds.
+    """
+    from checks.rotation_steps import method_for, numbered
+
     it = a.items
     t = a.thresholds
     cols = list(RotationRow.model_fields)
     if not len(it):
         return pd.DataFrame(columns=cols)
     it = it[~it["lifecycle_class"].eq("workload-identity") & it["item_class"].eq("secret")].copy()
+    if not len(it):
+        return pd.DataFrame(columns=cols)
     rd = t.rotation_days
     it["max_age_days"] = it["secret_type"].map(rd).fillna(rd.get("generic", 90)).astype(float)
+    it.loc[it["secret_type"].eq("tls"), "max_age_days"] = float(rd.get("tls", t.pki_leaf_max_days))
     it.loc[it["table"].eq("key") & it["kind"].eq("transit"), "max_age_days"] = float(t.transit_rotation_days)
     it.loc[it["table"].eq("key") & it["kind"].eq("kms"), "max_age_days"] = float(t.kms_rotation_days)
     it.loc[it["table"].eq("access_key"), "max_age_days"] = float(t.access_key_max_days)
@@ -151,11 +169,60 @@ def rotation_plan(a: Assessment) -> pd.DataFrame:
     it["status"] = np.select(
         [dyn, it["days_until_due"].isna(), it["days_until_due"].lt(0), it["days_until_due"].le(t.due_soon_days)],
         ["dynamic", "unknown", "overdue", "due_soon"], default="ok")
+    it["due_basis"] = np.select(
+        [dyn, tls, it["last_rotated_at"].notna(), it["created_at"].notna()],
+        ["dynamic: issued per request", f"certificate expiry - {t.tls_renew_before_days} d",
+         "last rotated + max age", "created + max age"], default="unknown: no rotation or creation date")
     it.loc[dyn, ["next_due", "days_until_due"]] = [pd.NaT, np.nan]
-    it["method"] = it["secret_type"].map(ROTATION_METHOD).fillna(ROTATION_METHOD["generic"])
+    methods = [method_for(st, lc) for st, lc in zip(it["secret_type"], it["lifecycle_class"])]
+    it["method"] = [_method_text(m, st) for m, st in zip(methods, it["secret_type"])]
+    it["rotation_method"] = [m.key for m in methods]
+    it["steps"] = [numbered(m.steps) for m in methods]
+    it["overlap_window"] = [m.overlap for m in methods]
+    it["seed"] = [m.seed for m in methods]
+    it["overlap_days"] = [_overlap_days(t, m.key, st) for m, st in zip(methods, it["secret_type"])]
+    it["revocation_path"] = [_revocation_path(m.revocation, row) for m, row in
+                             zip(methods, it.to_dict("records"))]
+    it["pager"] = it["pager"].where(it["pager"].map(lambda p: isinstance(p, str) and bool(p)), None)
     order = {"overdue": 0, "due_soon": 1, "unknown": 2, "ok": 3, "dynamic": 4}
     it = it.assign(_o=it["status"].map(order)).sort_values(["_o", "days_until_due", "id"])
     return it[cols].reset_index(drop=True)
+
+
+def _method_text(m: Any, secret_type: str) -> str:
+    """The seed method's name; the overlap-window types the seed table does not list keep
+    their own wording (`ROTATION_METHOD`), and a static token is told to become dynamic."""
+    if m.key != "overlap-window" or secret_type == "api-key":
+        return m.method
+    if secret_type == "token":
+        return f"{m.method}; better, dynamic generation (seed 001: service tokens 24 hours)"
+    return ROTATION_METHOD.get(secret_type, ROTATION_METHOD["generic"])
+
+
+def _overlap_days(t: Any, method: str, secret_type: str) -> float | None:
+    """The planned overlap window in days: a TLS certificate overlaps its successor for the
+    renew-before period, an SSH certificate lives its TTL, a dynamic credential needs none,
+    every other type takes ``rotation_overlap_days``."""
+    if method == "dynamic":
+        return None
+    if method == "tls-renewal":
+        return float(t.tls_renew_before_days)
+    if method == "ssh-ca":
+        return round(t.ssh_max_ttl_hours / 24, 3)
+    od = t.rotation_overlap_days
+    return float(od.get(secret_type, od.get("generic", 7)))
+
+
+def _revocation_path(seed_path: str, row: dict[str, Any]) -> str:
+    """The seed's revocation path for the type, then the store's own command for this item
+    (`REVOKE_FIRST`, as the leak cards name it) where the kit knows one."""
+    kind = row.get("kind") if row.get("table") == "secret" else row.get("table")
+    cmd = REVOKE_FIRST.get(kind or "")
+    if cmd is None:
+        return seed_path
+    arn = row.get("arn")
+    arn = arn if isinstance(arn, str) and arn else row.get("id")
+    return f"{seed_path} Here: {cmd.format(arn=arn, path=row.get('path'), name=row.get('name'))}."
 
 
 def _read_paths(items: pd.DataFrame, snap: Snapshot) -> pd.Series:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 from rich.progress import Progress
 
 from posture.model.engagement import Engagement
+from posture.model.errors import ConfigError
 from posture.model.snapshot import SnapshotSink
 
 
@@ -53,6 +54,17 @@ REGISTRY: dict[str, str] = {
 }
 
 
+#: source -> the pip extra that installs its SDK (the others need only the core dependencies).
+EXTRAS: dict[str, str] = {"azure": "azure", "gcp": "gcp", "kubernetes": "kubernetes"}
+
+
 def collector_class(source: str) -> type[Collector]:
+    """The collector of ``source``; `ConfigError` naming the extra to install if its SDK is missing."""
     module, _, name = REGISTRY[source].partition(":")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if source not in EXTRAS or (exc.name or "").split(".")[0] in ("collectors", "posture", "checks"):
+            raise
+        raise ConfigError(f"the {source} collector needs {exc.name!r}, which is not installed: "
+                          f"pip install 'secrets-posture-kit[{EXTRAS[source]}]'") from None

@@ -46,7 +46,11 @@ Detector catalog (``source_finding.detector``, by ``category``):
 
 Options (``ctx.options``): ``git_workers`` (default: usable cores),
 ``git_parallel_min_commits`` (150), ``git_clone_timeout`` (600 s),
-``git_gated`` (True; False runs every detect-secrets plugin on every line).
+``git_gated`` (True; False runs every detect-secrets plugin on every line),
+``git_kingfisher`` (default: used when the ``kingfisher`` binary is installed;
+False: never; True: a coverage gap when it is missing). Kingfisher adds its
+provider token rules (``kingfisher:<rule id>`` detectors,
+`collectors.git_kingfisher`), never validating.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from collectors.git_context import path_context
 from collectors.git_credfiles import credential_file
 from collectors.git_findings import PRIVATE_KEY_RULES, Location, Locations
 from collectors.git_formats import format_of
+from collectors.git_kingfisher import KingfisherResult, KingfisherScan, blobs_at, kingfisher_binary
 from collectors.git_rules import (
     CiFacts,
     RuleHit,
@@ -98,6 +103,7 @@ from collectors.git_scan import (
     git_cmd,
     git_env,
     is_binary,
+    keep_token_hit,
     read_blobs,
     scan_history_chunk,
     scan_tree_chunk,
@@ -299,6 +305,8 @@ class GitCollector:
             total=len(commits) + len(tree),
         ) if progress else None
 
+        kingfisher = self._start_kingfisher(git_dir, commits)
+
         def merge(kind: str, res: ChunkResult, size: int) -> None:
             if res.error:
                 self._gap("git log -p", "error", res.error)
@@ -342,7 +350,54 @@ class GitCollector:
                         merge(kind, fut.result(), size)
                     except Exception as e:  # noqa: BLE001 - a failed chunk is a gap, not a crash
                         self._gap(f"scan {kind} chunk", "error", f"{type(e).__name__}: {e}")
+        if kingfisher is not None:
+            self._merge_kingfisher(git_dir, kingfisher.join(), locations, dict(tree))
         return locations.resolve(), file_events, keystores
+
+    def _start_kingfisher(self, git_dir: str, commits: list[str]) -> KingfisherScan | None:
+        """Kingfisher's provider rules beside the kit's scan, when its binary is here (`collectors.git_kingfisher`).
+
+        History is left to the kit alone when the store caps the commits
+        (``max_commits``): Kingfisher has no such cap.
+        """
+        wanted = self.ctx.options.get("git_kingfisher")
+        binary = kingfisher_binary() if wanted is not False else None
+        if binary is None:
+            if wanted:
+                self._gap("kingfisher scan", "unsupported", "the kingfisher binary is not installed")
+            return None
+        history = bool(commits) and not self.store.max_commits
+        return KingfisherScan(binary, git_dir, git_env(), history=history, all_refs=self.store.refs == "all").start()
+
+    def _merge_kingfisher(self, git_dir: str, res: KingfisherResult, locations: Locations,
+                          head_blobs: dict[str, str]) -> None:
+        """Kingfisher's matches through the kit's precision layer, fingerprinted at once like every engine's.
+
+        A history match whose blob is HEAD's blob at that path is also a
+        match of HEAD's tree, at the same line. Kingfisher adds what the kit's
+        own engines and rules missed: a line they already report keeps their
+        finding (their value span, their detectors), and so does a value they
+        already found at that path, so one credential never becomes two
+        locations.
+        """
+        if res.error:
+            self._gap("kingfisher scan", "error", res.error)
+        kept = [(commit, path, hit) for commit, path, hit in res.hits if keep_token_hit(path, "", hit)]
+        res.hits.clear()
+        times = _author_times(git_dir, {c for c, _, _ in kept if c})
+        blobs = blobs_at(git_cmd(git_dir), git_env(), {(c, p) for c, p, _ in kept if c and p in head_blobs})
+        places = [(commit, path, hit) for commit, path, hit in kept]
+        places += [("", path, hit) for commit, path, hit in kept
+                   if commit and head_blobs.get(path) is not None and blobs.get((commit, path)) == head_blobs[path]]
+        lines, values = locations.lines_seen(), locations.values_seen()
+        fp = self.ctx.fingerprint
+        hits = [(commit, times.get(commit, 0), path, hit) for commit, path, hit in places
+                if (commit, path, hit.line) not in lines and (fp(hit.value), path) not in values]
+        kept.clear()
+        places.clear()
+        res.hits.clear()
+        locations.add(hits)
+        hits.clear()  # drop raw values as soon as they are fingerprinted
 
     # --- rule files of HEAD ------------------------------------------------------------
 
@@ -504,6 +559,20 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover
         return os.cpu_count() or 1
+
+
+def _author_times(git_dir: str, commits: set[str]) -> dict[str, int]:
+    """Author time of each commit, through one ``git log --no-walk --stdin``."""
+    if not commits:
+        return {}
+    proc = subprocess.run(git_cmd(git_dir, "log", "--no-walk=unsorted", "--stdin", "--format=%H %at"),
+                          input=("\n".join(sorted(commits)) + "\n").encode(), capture_output=True, env=git_env())
+    out = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        sha, _, ts = line.partition(" ")
+        if ts.isdigit():
+            out[sha] = int(ts)
+    return out
 
 
 def _run(git_dir: str, *args: str, raw: bool = False, cwd: str | None = None):

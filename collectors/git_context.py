@@ -30,7 +30,8 @@ TEST_FIXTURE = re.compile(
 #: Documentation: docs folders, examples and prose files.
 DOCUMENTATION = re.compile(
     r"(^|/)(docs?|documentation|examples?|samples?|man|wiki)/"
-    r"|\.(md|markdown|rst|adoc|asciidoc|rdoc|textile)$|(^|/)(README|CHANGELOG|CHANGES|HISTORY)[^/]*$",
+    r"|\.(md|markdown|rst|adoc|asciidoc|rdoc|textile)(\.txt)?$|(^|/)(README|CHANGELOG|CHANGES|HISTORY)[^/]*$"
+    r"|(^|/)_sources/",  # Sphinx's copy of the sources in built docs: ``_sources/config.rst.txt``
     re.IGNORECASE,
 )
 
@@ -58,11 +59,12 @@ MARKUP = re.compile(
     r"|haml|slim|pug|css|scss|less|map)$|(^|/)templates?/",
     re.IGNORECASE,
 )
-#: Lock and checksum files: integrity hashes by design.
+#: Lock, checksum and SBOM files: integrity hashes by design.
 LOCK_FILE = re.compile(
     r"(^|/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.ya?ml|bun\.lockb|Pipfile\.lock"
     r"|poetry\.lock|uv\.lock|pdm\.lock|Cargo\.lock|Gemfile\.lock|composer\.lock|go\.sum|mix\.lock"
-    r"|Podfile\.lock|packages\.lock\.json|flake\.lock|[^/]+\.(lock|sum|sha256|sha512|md5))$",
+    r"|Podfile\.lock|packages\.lock\.json|flake\.lock|[^/]+\.(lock|sum|sha256|sha512|md5)"
+    r"|[^/]+\.spdx(\.json)?|[^/]+\.cdx\.json|(sbom|bom)\.json)$",  # SBOMs: package checksums by design
     re.IGNORECASE,
 )
 #: Translation catalogues: ``"password": "Passwort"`` is a label.

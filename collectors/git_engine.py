@@ -133,6 +133,23 @@ def _plugin_gate(plugin: object) -> Callable[[str], bool] | None:
     return None
 
 
+def _filter_gate(filter_fn: object) -> Callable[[str, object], bool] | None:
+    """A necessary condition for a detect-secrets line filter to drop a line (None: always ask it).
+
+    ``is_indirect_reference`` needs an opening and a closing bracket on the line
+    (its regex ends in ``[\\[\\(][^\\v]*[\\]\\)]``); most lines have none, and its
+    backtracking regex is the costliest step of a gated line. ``is_line_allowlisted``
+    needs ``pragma`` on the line or the line before (every one of its regexes
+    spells ``pragma: allowlist secret`` in some comment syntax).
+    """
+    path = getattr(filter_fn, "path", "")
+    if path == "detect_secrets.filters.heuristic.is_indirect_reference":
+        return lambda line, _: ("(" in line or "[" in line) and (")" in line or "]" in line)
+    if path == "detect_secrets.filters.allowlist.is_line_allowlisted":
+        return lambda line, context: "pragma" in line or "pragma" in context.previous_line  # type: ignore[attr-defined]
+    return None
+
+
 def _combined_denylist(plugins: list[object]) -> re.Pattern[str] | None:
     """One alternation of every regex plugin's denylist: a line none of them matches skips them all."""
     from detect_secrets.plugins.base import RegexBasedDetector
@@ -173,6 +190,21 @@ class DetectSecretsEngine:
             (p, _plugin_gate(p) if gated else None, combined is not None and isinstance(p, RegexBasedDetector))
             for p in self.plugins
         ]
+        self.line_filters = [(f, _filter_gate(f) if gated else None) for f in scan.get_filters_with_parameter("line")]
+
+    def _line_filtered(self, path: str, line: str, context: object) -> bool:
+        """detect-secrets' line filters (``_is_filtered_out(["line"])``), each asked only when it can match."""
+        from detect_secrets.util.inject import call_function_with_arguments
+
+        for fn, gate in self.line_filters:
+            if gate is not None and not gate(line, context):
+                continue
+            try:
+                if call_function_with_arguments(fn, filename=path, line=line, context=context):
+                    return True
+            except TypeError:  # the library skips filters it cannot call with these arguments
+                pass
+        return False
 
     def file_skipped(self, path: str) -> bool:
         return self._scan._is_filtered_out(required_filter_parameters=["filename"], filename=path)
@@ -197,9 +229,7 @@ class DetectSecretsEngine:
             if texts is None:
                 texts = [t.rstrip() for _, t in lines]
             context = get_code_snippet(texts, idx + 1)
-            if scan._is_filtered_out(
-                required_filter_parameters=["line"], filename=path, line=line, context=context
-            ):
+            if self._line_filtered(path, line, context):
                 continue
             for plugin in todo:
                 for secret in scan._scan_line(

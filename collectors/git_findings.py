@@ -139,6 +139,16 @@ class Locations:
                     self.history.setdefault((fp, path), []).append(
                         _Seen(ts, commit, line, detectors, best.variable, prefix, best.context))
 
+    def lines_seen(self) -> set[tuple[str, str, int]]:
+        """``(commit, path, line)`` of every match so far (commit ``""`` for HEAD's tree)."""
+        out = {("", path, line) for _, path, line in self.tree}
+        out.update((s.commit, path, s.line) for (_, path), seen in self.history.items() for s in seen)
+        return out
+
+    def values_seen(self) -> set[tuple[str, str]]:
+        """``(fingerprint, path)`` of every match so far, in HEAD's tree or in history."""
+        return {(fp, path) for fp, path, _ in self.tree} | set(self.history)
+
     def add_renames(self, renames: Iterable[tuple[str, str]]) -> None:
         for old, new in renames:
             self.renames.setdefault(old, set()).add(new)

@@ -300,8 +300,17 @@ def _code(line: str) -> list[Pair]:
     return [(k, v) for k, v in pairs if not (v.startswith("{") and "}" in v)]  # f-string / format template
 
 
+#: A reStructuredText / Sphinx role before its target (``:data:`x```, ``:py:class:`y```): a cross-reference.
+RST_ROLE = re.compile(r"(?<![\w`]):[a-z][\w.+-]*(?::[a-z][\w.+-]*)*:(?=`)")
+
+
 def _doc(line: str) -> list[Pair]:
-    """Markdown / reStructuredText: code and shell lines of examples."""
+    """Markdown / reStructuredText: code and shell lines of examples.
+
+    Sphinx roles are dropped first: in ``never pass :data:`~app.proxy``` the
+    role is markup, not a typed assignment of a backtick string to ``pass``.
+    """
+    line = RST_ROLE.sub("", line)
     return _code(line) + _shell(line.strip().strip("`$ ").strip())
 
 

@@ -213,7 +213,13 @@ SAFE_KINDS = ("SealedSecret", "ExternalSecret", "ClusterExternalSecret", "Secret
 
 
 def is_encrypted_manifest(text: str) -> bool:
-    """SealedSecret / ExternalSecret / SOPS: what is committed is ciphertext or a reference."""
+    """SealedSecret / ExternalSecret / SOPS: what is committed is ciphertext or a reference.
+
+    Every document must name a safe kind or hold a ``sops`` key, so a text
+    containing neither word is not one, without parsing it.
+    """
+    if "sops" not in text and not any(kind in text for kind in SAFE_KINDS):
+        return False
     docs = [d for d in load_yaml_docs(text) if isinstance(d, dict)]
     return bool(docs) and all(d.get("kind") in SAFE_KINDS or "sops" in d for d in docs)
 

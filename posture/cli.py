@@ -27,13 +27,16 @@ try:  # typer >= 0.20 vendors click
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException
 from typer import Abort, Exit
+
 from posture.workspace import Workspace, current_quarter, home, parse_quarter
 
 app = typer.Typer(
     name="posture",
     help=(
         "Secrets Posture Kit: read-only collection of secrets metadata from Vault/OpenBao, "
-        "AWS, git and CI; scoring against the review checklist; a versioned evidence site.\n\n"
+        "AWS, Azure Key Vault, GCP Secret Manager, Kubernetes, git, CI and declared inventories; "
+        "scoring against the review checklist; rotation plans and least-privilege policies; "
+        "a versioned evidence site.\n\n"
         "Typical quarter: posture init acme → posture collect acme → posture assess acme "
         "→ posture publish acme."
     ),
@@ -46,6 +49,16 @@ app = typer.Typer(
 # Estate values (ARNs, paths, names) are printed as text: no emoji codes, no markup.
 out = Console(emoji=False)
 err = Console(stderr=True, emoji=False)
+#: Width of a table written to a pipe or file, where no terminal sets one: ids and paths stay whole.
+PIPED_WIDTH = 200
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` to stdout: terminal width on a terminal, `PIPED_WIDTH` when piped."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(emoji=False, width=max(out.width, PIPED_WIDTH)).print(table)
 
 
 # C0/C1 controls (ESC starts ANSI/OSC sequences, CSI is U+009B), DEL, and the bidi
@@ -103,7 +116,7 @@ def init(
     if not gitignore.exists():
         atomic_write_text(gitignore, ".fingerprint-key\n")
     out.print(f"created {path}", markup=False)
-    out.print("next: add stores, then 'posture policy vault|aws' for the assessor's access")
+    out.print("next: add stores, then 'posture policy vault|aws|azure|gcp|kubernetes' for the assessor's access")
 
 
 @app.command()

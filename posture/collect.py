@@ -114,6 +114,10 @@ def collect(
     started = datetime.now(timezone.utc)
     _check_quarter(quarter, as_of, started.date())
     _keep_or_replace(ws, quarter, force, console)
+    for source, store in runs:  # a file-backed store (inventory) validates before any store is contacted
+        preflight = getattr(collector_class(source), "preflight", None)
+        if preflight is not None:
+            preflight(store, ws.engagement_dir)
     if as_of is not None and quarter > current_quarter(started.date()):
         console.print(f"collecting {quarter} before it starts, for {as_of.isoformat()} (--as-of)",
                       markup=False, highlight=False)
@@ -128,7 +132,7 @@ def collect(
             fingerprint=lambda v: fingerprint(key, v),
             as_of=started,
             progress=progress,
-            options=dict(options or {}),
+            options={"engagement_dir": ws.engagement_dir, **(options or {})},
         )
         for source, store in runs:
             cls = collector_class(source)

@@ -389,7 +389,8 @@ CASES: dict[str, tuple[list, list]] = {
     "AWS020": ([aserver(), listing("lambda")], [aserver(), listing("lambda"), env_finding("DB_PASSWORD")]),
     "SRC001": ([repo()], [repo(), finding("src/config.py")]),
     "SRC002": ([repo()], [repo(), finding("src/old.py", in_tree=False, in_history_only=True)]),
-    "SRC003": ([repo()], [repo(), finding(".env", category="file")]),
+    "SRC003": ([repo(), finding(".env", category="file", detector="env-file")],  # configuration only
+               [repo(), finding(".env", category="file", detector="env-file"), finding(".env", line=2)]),
     "SRC004": ([repo()], [repo(env_ignored=False)]),
     "SRC009": ([repo(), finding("deploy/.env.example", category="file", detector="env-example-real-values")],
                [repo(), finding("keys/id_rsa", category="file", detector="private-key-file")]),

@@ -11,13 +11,14 @@ lines are credential formats the token engine knows.
 Labels live beside the content: a line ending in ``«risk:CLASS»`` (optionally
 ``@context``) is a risk line of HEAD, ``«hist:CLASS»`` a risk line of the
 commit that adds it and later deletes or rewrites it, ``«clean:CLASS»`` a
-look-alike that must not be found. Markers are stripped before the commit;
+look-alike that must not be found; class ``provider`` (9) holds provider token
+formats only the optional Kingfisher engine knows. Markers are stripped before the commit;
 file-level expectations (a committed ``.env``, a key file, a keystore) are
 listed in ``FILE_FINDINGS``. Every value is generated at runtime from a seed
 (no credential-shaped literal sits in this file), and `Corpus.values` lists
 them all for the canary check.
 
-One concept, one module: this is data (68 files), hence its length.
+One concept, one module: this is data, hence its length.
 """
 
 from __future__ import annotations
@@ -499,6 +500,11 @@ def _contexts_and_lookalikes(v: Values) -> dict[str, str]:
             "Connect with `psql postgres://user:pass@localhost/orders`.  «clean:8»\n"
             "Use your own key: `api_key = \"<your-api-key>\"`.  «clean:8»\n"
             "The `password=` option takes the database password.  «clean:8»\n"),
+        "docs/signals.rst": ("Never pass :data:`~app.current_app` as sender to a signal.  «clean:8»\n"
+                             "Set :py:attr:`Config.password` to the database password.  «clean:8»\n"
+                             "The :pass:`secret` role is rendered as a badge.  «clean:8»\n"),
+        "site/_sources/deploy.rst.txt": ("Deploying\n=========\n\n::\n\n"
+                                         f"    SECRET_KEY = '{v.s('sphinx-src', 40, HEX)}'  «risk:7@documentation»\n"),
         "docs/tls.md": ("```\n-----BEGIN RSA PRIVATE KEY-----  «clean:5»\nMIIEpAIBAAKCAQEA...\n"
                         "-----END RSA PRIVATE KEY-----\n```\n"),
         "docs/aws.md": (f"    aws_access_key_id = {AWS_DOC_ID}  «clean:8»\n"
@@ -527,6 +533,12 @@ def _contexts_and_lookalikes(v: Values) -> dict[str, str]:
             f"sops:\n  mac: ENC[AES256_GCM,data:{v.s('sops4', 44, B64ISH)},type:str]  «clean:8»\n  version: 3.8.1\n"),
         "package-lock.json": ('{\n  "packages": {\n    "node_modules/left-pad": {\n'
                               f'      "integrity": "sha512-{v.s("lock", 86, B64ISH)}=="  «clean:8»\n    }}\n  }}\n}}\n'),
+        "release/orders.cdx.json": (
+            '{\n  "bomFormat": "CycloneDX",\n  "components": [{"name": "orders", "hashes": [\n'
+            f'    {{"alg": "SHA-512", "content": "{v.s("cdx", 128, HEX)}"}}  «clean:8»\n  ]}}]\n}}\n'),
+        "release/orders.spdx.json": (
+            '{\n  "packages": [{"name": "orders", "checksums": [\n'
+            f'    {{"algorithm": "SHA256", "checksumValue": "{v.s("spdx", 64, HEX)}"}}  «clean:8»\n  ]}}]\n}}\n'),
         "go.sum": f"github.com/acme/sdk v1.2.0 h1:{v.s('gosum', 43, B64ISH)}=  «clean:8»\n",
         "templates/index.html": (
             f"<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-{v.s('ga', 10, ALNUM.upper())}\">"
@@ -557,6 +569,78 @@ def _contexts_and_lookalikes(v: Values) -> dict[str, str]:
             "token_type = \"bearer\"  «clean:2»\nPASSWORD_RESET_URL = \"/accounts/reset/\"  «clean:2»\n"
             "password_label = \"Password\"  «clean:2»\nsecret_name = \"orders/stripe\"  «clean:2»\n"),
         ".gitignore": ".env\n.env.*\n!.env.example\n!.env.template\n",
+    }
+
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+URLSAFE = ALNUM + "_-"
+BECH32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"
+
+
+def _provider_tokens(v: Values) -> dict[str, str]:
+    """Class 9: provider token formats detect-secrets has no plugin for, on lines no credential key names.
+
+    Each format is the provider's documented shape (prefix, alphabet, length);
+    the values are random. They sit where leaks happen without a key name: a
+    positional argument, a notebook's output, a curl header in the docs, a
+    CLI flag, a neutral YAML key, a build log, a test. Found by the token
+    engine (Kingfisher's provider rules); the look-alikes are the same
+    formats as documentation placeholders (all ``x``, all zeros, ``<...>``).
+    """
+    def t(name: str, prefix: str, *parts: tuple[int, str], sep: str = "") -> str:
+        return v.keep(prefix + sep.join(_derive(f"{v.seed}:{name}:{i}", al, n) for i, (n, al) in enumerate(parts)))
+
+    ant = t("anthropic", "sk-" + "ant-api03-", (93, URLSAFE)) + "AA"
+    return {
+        "app/integrations.py": (
+            "import anthropic, huggingface_hub, shopify\n\n"
+            f"claude = anthropic.Anthropic(\"{ant}\")  «risk:provider»\n"
+            f"hub = huggingface_hub.HfApi(\"{t('hf', 'h' + 'f_', (34, LETTERS))}\")  «risk:provider»\n"
+            f"shop = shopify.Session(\"acme.myshopify.com\", \"2024-01\", \"{t('shopify', 'shp' + 'at_', (32, HEX))}\")"
+            "  «risk:provider»\n"
+            f"linear = LinearClient(\"{t('linear', 'lin_' + 'api_', (40, LOWER_ALNUM))}\")  «risk:provider»\n"
+            "hub_default = huggingface_hub.HfApi(\"hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\")  «clean:8»\n"),
+        "notebooks/usage.ipynb": (
+            '{\n "cells": [\n  {\n   "cell_type": "code",\n   "outputs": [\n    {\n     "output_type": "stream",\n'
+            f'     "text": ["connected with {t("do", "dop_" + "v1_", (64, HEX))}\\n"]  «risk:provider»\n'
+            '    }\n   ],\n   "source": ["client.connect()"]\n  }\n ],\n "nbformat": 4\n}\n'),
+        "docs/integrations.md": (
+            "# Integrations\n\nCall the API with your token:\n\n"
+            "    curl -H \"Authorization: Bearer <your-token>\" https://api.example.com/v1/me  «clean:8»\n\n"
+            "Our staging token, for the record:\n\n"
+            f"    curl -H \"Authorization: Bearer {t('supabase', 'sb' + 'p_', (40, HEX))}\" "
+            "https://api.supabase.com/v1/projects  «risk:provider@documentation»\n"
+            f"    age decrypt -i <(echo {t('age', 'AGE-SECRET-' + 'KEY-1', (58, BECH32))}) backup.age"
+            "  «risk:provider@documentation»\n"
+            "A Grafana service account token looks like `glsa_` followed by 32 characters.  «clean:8»\n"),
+        "scripts/sync.sh": (
+            "#!/bin/sh\n"
+            f"grafana-sync --auth \"{t('grafana', 'gl' + 'sa_', (32, ALNUM), (8, HEX), sep='_')}\" --org 1  «risk:provider»\n"
+            f"atlas-cli upload --header \"X-Atlassian: {t('atlassian', 'ATA' + 'TT3', (186, URLSAFE))}\"  «risk:provider»\n"
+            f"heroku-sync --key {t('heroku', 'HRKU' + '-AA', (58, URLSAFE))}  «risk:provider»\n"
+            "grafana-sync --auth \"$GRAFANA_AUTH\" --org 1  «clean:8»\n"),
+        "config/pipeline.yaml": (
+            "pipeline:\n  name: nightly  «clean:2»\n"
+            f"  registry_login: {t('doppler', 'dp.' + 'pt.', (43, LOWER_ALNUM))}  «risk:provider»\n"
+            f"  warehouse: {t('databricks', 'da' + 'pi', (32, HEX))}  «risk:provider»\n"
+            f"  notify: {t('slack-app', 'xa' + 'pp-1-A', (10, UPPER_ALNUM), (13, '0123456789'), (64, HEX), sep='-')}"
+            "  «risk:provider»\n"
+            f"  repo_bot: {t('gh-fine', 'github' + '_pat_', (22, ALNUM), (59, ALNUM), sep='_')}  «risk:provider»\n"
+            "  repo_bot_example: github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "  «clean:8»\n"),
+        "logs/release.log": (
+            "2024-05-01T10:00:00Z INFO release started  «clean:2»\n"
+            f"2024-05-01T10:00:02Z INFO publishing with {t('npm', 'np' + 'm_', (36, ALNUM))}  «risk:provider»\n"
+            f"2024-05-01T10:00:03Z DEBUG stack {t('pulumi', 'pu' + 'l-', (40, HEX))} selected  «risk:provider»\n"
+            f"2024-05-01T10:00:04Z DEBUG monitor {t('dynatrace', 'dt0' + 'c01.', (24, UPPER_ALNUM), (64, UPPER_ALNUM), sep='.')}"
+            "  «risk:provider»\n"),
+        "tests/test_integrations.py": (
+            f"LIVE_POSTMAN = \"{t('postman', 'PM' + 'AK-', (24, HEX), (34, HEX), sep='-')}\"  «risk:provider@test_fixture»\n"
+            f"PREFECT = \"{t('prefect', 'pn' + 'u_', (36, ALNUM))}\"  «risk:provider@test_fixture»\n"
+            f"SENTRY = \"{t('sentry', 'sntr' + 'yu_', (64, HEX))}\"  «risk:provider@test_fixture»\n"
+            "SHOPIFY_PLACEHOLDER = \"shpat_00000000000000000000000000000000\"  «clean:8»\n"),
     }
 
 
@@ -596,6 +680,7 @@ def build_corpus(root: Path, seed: str = "corpus-13") -> Corpus:
     v = Values(seed)
     initial: dict[str, str | bytes | None] = {
         **_structured(v), **_credential_files(v), **_hashes_and_keys(v), **_contexts_and_lookalikes(v),
+        **_provider_tokens(v),
         "config/cache.yaml": f"redis:\n  password: {v.password('cache-old')}  «hist:2»\n",
     }
     initial["config/app-old.yaml"] = APP_YAML.format(v.password("renamed"))  # renamed, unchanged, later

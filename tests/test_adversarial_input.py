@@ -372,7 +372,8 @@ def test_names_with_spaces_tabs_and_escapes_keep_their_rules(tmp_path: Path, mon
 def test_diff_and_tables_print_no_control_characters(tmp_path: Path):
     """Escape sequences and bidi overrides in file names reach the terminal as visible escapes."""
     repo = tmp_path / "repo"
-    commit_files(repo, {ESC_NAME: "x\n", BIDI_NAME: "x\n", "a.py": "pass\n"})
+    held = f"DB_PASSWORD={ENV_VALUE}\n"  # env files holding a credential: SRC003 names them
+    commit_files(repo, {ESC_NAME: held, BIDI_NAME: held, "a.py": "pass\n"})
     ws = git_workspace(tmp_path / "ws", repo)
     for q in (Q_BEFORE, Q):
         if q == Q:

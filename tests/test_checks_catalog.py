@@ -79,7 +79,7 @@ def test_catalog_entries_are_complete_and_documented():
     assert len(names) == len(set(names))
     for c in CATALOG.values():
         doc = c.doc()
-        assert c.id[:3] in {"INV", "VLT", "AWS", "SRC", "CI0", "AUD", "OPS", "LCY"}
+        assert c.id[:3] in {"INV", "VLT", "AWS", "SRC", "CI0", "AUD", "OPS", "LCY", "K8S", "GSM", "AZK"}
         assert doc["stage"] in STAGES and doc["checklist_item"] in CHECKLIST
         assert len(c.detects) > 20 and len(c.why) > 20 and len(c.fix) > 15, c.id
         for fw in ("soc2", "iso27001", "pci_dss", "nist_800_53"):

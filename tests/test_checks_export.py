@@ -36,7 +36,8 @@ from posture.workspace import Workspace
 
 CONTRACT = ("findings.json", "findings.csv", "findings.sarif", "oscal-assessment-results.json", "scores.json",
             "catalog.json", "inventory.json", "access_model.json", "rotation_plan.json", "leak_cards.json",
-            "cross_env.json", "coverage_gaps.json", "waivers.json", "attestations.json", "manifest.json")
+            "cross_env.json", "coverage_gaps.json", "waivers.json", "attestations.json", "manifest.json",
+            "suggested_policies.json")
 
 
 def estate(fixed: bool = False) -> list:

@@ -577,3 +577,70 @@ def test_unreadable_history_is_a_gap_not_a_silent_pass(tmp_path):
     [gap] = s.gaps()
     assert gap.operation == "git log -p" and gap.reason == "error" and "source_finding" in gap.tables
     assert s.rows("repository")[0].head == run("rev-parse", "HEAD").strip()
+
+
+# --- Kingfisher as the second token engine (issue #13) ----------------------------------------------
+
+KINGFISHER_CANARIES = (
+    "hf_" + "CanaryKingfisherHuggingFaceTokenQz",  # 34 letters after hf_
+    "dop_" + "v1_" + hashlib.sha256(b"kingfisher-canary").hexdigest(),  # DigitalOcean: 64 hex
+    "shp" + "at_" + "c4a7a12ee5c4a7a12ee5c4a7a12ee5aa",  # Shopify: 32 hex
+)
+
+
+@pytest.mark.skipif(__import__("collectors.git_kingfisher", fromlist=["x"]).kingfisher_binary() is None,
+                    reason="kingfisher-bin is not installed")
+def test_kingfisher_finds_provider_tokens_and_no_value_reaches_disk_or_logs(workspace: Path, capfd, caplog):
+    """Canary tokens in formats only Kingfisher's rules know: found at their lines, in HEAD and in history,
+    with validation off; no value in any file the kit writes, nor on stdout/stderr or the log."""
+    from posture.demo.estates.git import FastImport
+
+    hf, do, shop = KINGFISHER_CANARIES
+    fi = FastImport()
+    fi.commit("main", "add clients", {
+        "app/clients.py": f'hub = HfApi("{hf}")\nshop = Session("acme.myshopify.com", "{shop}")\n',
+        "ops/notes.txt": f"droplets via {do}\n",
+    })
+    fi.commit("main", "drop notes", {"ops/notes.txt": None})
+    repo = workspace / "repo"
+    fi.write(repo)
+    eng = workspace / "engagements" / "acme" / "engagement.yaml"
+    eng.parent.mkdir(parents=True)
+    eng.write_text(f"client: acme\nstores:\n  git:\n    - name: app\n      url: {repo}\n")
+    assert main(["collect", "acme", "--quarter", "2026-Q4"]) == 0
+    assert main(["assess", "acme", "-q", "2026-Q4", "--no-notebooks"]) == 0
+    out = capfd.readouterr()
+    snap = Snapshot.load(workspace / "evidence" / "acme" / "2026-Q4" / "snapshot")
+    sf = snap.frame("source_finding")
+    rows = {(r.path, int(r.line), bool(r.in_tree)): r for r in sf.itertuples() if r.line == r.line}
+    assert {("app/clients.py", 1, True), ("app/clients.py", 2, True), ("ops/notes.txt", 1, False)} <= set(rows)
+    kf = {k for k, r in rows.items() if any(str(d).startswith("kingfisher:") for d in r.detectors)}
+    assert ("ops/notes.txt", 1, False) in kf and ("app/clients.py", 1, True) in kf
+    assert snap.frame("coverage_gap").empty
+    log = out.out + out.err + caplog.text
+    assert not [c for c in KINGFISHER_CANARIES if c in log]
+    assert assert_no_canary(workspace / "evidence", extra=KINGFISHER_CANARIES) > 5
+    assert assert_no_canary(workspace / "engagements", extra=KINGFISHER_CANARIES) >= 1
+
+
+def test_kingfisher_never_validates_and_reads_a_pipe():
+    """The command always disables live validation and update checks and writes no report or archive."""
+    from collectors.git_kingfisher import command
+
+    for history in (False, True):
+        cmd = command("kingfisher", "/repo/.git", history=history, all_refs=True)
+        assert "--no-validate" in cmd and "--no-update-check" in cmd and "--no-extract-archives" in cmd
+        assert not {"--output", "-o", "--view-report", "--alert-webhook", "--blast-radius", "--disk-offload"} & set(cmd)
+    assert command("k", "/r", history=False, all_refs=True)[-4:] == ["--git-history", "none", "--branch", "HEAD"]
+
+
+def test_kingfisher_off_and_missing_binary(estate, monkeypatch):
+    """``git_kingfisher: False`` never runs it; asked for but not installed is a coverage gap, not a silent pass."""
+    import collectors.git as git_module
+
+    off = collect(str(estate.payments), git_kingfisher=False)
+    assert not [f for f in off.rows("source_finding") if any(d.startswith("kingfisher:") for d in f.detectors or [])]
+    monkeypatch.setattr(git_module, "kingfisher_binary", lambda: None)
+    missing = collect(str(estate.payments), git_kingfisher=True)
+    assert [(g.operation, g.reason) for g in missing.gaps()] == [("kingfisher scan", "unsupported")]
+    assert not collect(str(estate.payments)).gaps()  # auto: absent binary, no gap

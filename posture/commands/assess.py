@@ -17,7 +17,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from posture.cli import ClientArg, QuarterOpt, app, cells, err, out, printable, quarter_or_current
+from posture.cli import (
+    ClientArg,
+    QuarterOpt,
+    app,
+    cells,
+    err,
+    out,
+    print_table,
+    printable,
+    quarter_or_current,
+)
 from posture.model.errors import ConfigError
 from posture.workspace import Workspace, parse_quarter
 
@@ -142,7 +152,7 @@ def diff(
         for r in rows[:200]:
             t.add_row(*cells(r["check_id"], r["severity"] or "", r["resource"], r["environment"] or "",
                              r["before"] or "-", r["after"] or "-"))
-        out.print(t)
+        print_table(t)
 
 
 @app.command()
@@ -189,5 +199,5 @@ def checks(
         t.add_column(col)
     for c in cat.values():
         t.add_row(c.id, c.name, str(c.stage), str(c.checklist_item), c.severity, c.title)
-    Console(width=max(out.width, 160)).print(t) if not out.is_terminal else out.print(t)
+    print_table(t)
 

@@ -1,4 +1,9 @@
-"""``posture policy vault|aws``: print the least-privilege, read-only assessor policy."""
+"""``posture policy vault|aws``: print the least-privilege, read-only assessor policy.
+
+The other stores' assessor roles (``azure``, ``gcp``, ``kubernetes``) and the
+policies suggested for the client's own identities (``suggest``, ``generate``)
+register on the same `policy_app` from their own command modules.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ from posture.cli import app
 from posture.model.errors import ConfigError, PostureError
 
 policy_app = typer.Typer(
-    help="Print the read-only assessor policy a client must grant (exactly what the collectors read).",
+    help="Policies: the read-only assessor access a client grants (vault, aws, azure, gcp, kubernetes: "
+         "exactly what the collectors read), and least-privilege policies for the client's own "
+         "identities (suggest: from observed use; generate: from an application's requirements).",
     no_args_is_help=True,
 )
 app.add_typer(policy_app, name="policy")

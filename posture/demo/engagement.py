@@ -115,6 +115,7 @@ def engagement_document(
                 **({"cloudtrail_logs": estate.cloudtrail_logs} if estate.cloudtrail_logs else {}),
             }],
             "git": [{"name": name, "url": str(path)} for name, path in estate.repos.items()],
+            "inventory": [{"name": "declared", "path": DECLARED_INVENTORY}],
         },
         "classification": {
             "environments": [
@@ -152,6 +153,36 @@ def engagement_document(
     return doc
 
 
+#: The declared inventory (#17) beside the engagement: secrets no store of the demo holds.
+DECLARED_INVENTORY = "declared-inventory.yaml"
+
+
+def declared_inventory(current: str) -> bytes:
+    """Four secrets held where the kit cannot connect: a partner API key, an HSM signing key,
+    a password found in a wiki runbook (no owner, never rotated) and a partner certificate."""
+    from posture.model.inventory_file import write_inventory
+
+    # dated from the quarter's end, or today while it runs: a rotation is never in the future
+    end = min(datetime.combine(quarter_end(current), datetime.min.time(), tzinfo=UTC),
+              datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+    return write_inventory([
+        {"id": "acquirer-api-key", "name": "Card acquirer API key", "secret_class": "third-party API key",
+         "consumers": ["payments-gateway"], "storage_today": "Acquirer portal; 1Password vault Payments",
+         "rotation_frequency": "quarterly", "owner_team": "payments-team", "environment": "prod",
+         "last_rotated": end - timedelta(days=70), "pager": "pagerduty:payments-oncall"},
+        {"id": "release-signing-key", "name": "Release code-signing key", "secret_class": "asymmetric private key",
+         "consumers": ["release pipeline"], "storage_today": "CloudHSM", "rotation_frequency": "yearly",
+         "owner_team": "platform-team", "environment": "prod", "last_rotated": end - timedelta(days=200)},
+        {"id": "wiki-smtp-password", "name": "SMTP relay password in the ops wiki", "secret_class": "password",
+         "consumers": ["notifications"], "storage_today": "Confluence runbook page", "rotation_frequency": "never",
+         "environment": "prod"},
+        {"id": "partner-mtls-cert", "name": "Partner gateway mTLS certificate", "secret_class": "tls",
+         "consumers": ["partner gateway"], "storage_today": "wiki attachment", "rotation_frequency": "1y",
+         "owner_team": "platform-team", "environment": "prod", "last_rotated": end - timedelta(days=330),
+         "expires": end + timedelta(days=35)},
+    ], "yaml")
+
+
 ENGAGEMENT_HEADER = """\
 # Engagement written by 'posture demo' for the fictional client {name}.
 # The stores below were throw-away loopback servers and a temporary git
@@ -182,6 +213,9 @@ def write_engagement(
     text = ENGAGEMENT_HEADER.format(name=DEMO_CLIENT_NAME) + buf.getvalue()
     path = root / "engagements" / client / "engagement.yaml"
     parse_engagement(text, path)
+    from posture.model.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(path.parent / DECLARED_INVENTORY, declared_inventory(current))
     atomic_write_text(path, text)
     gitignore = path.parent / ".gitignore"
     if not gitignore.exists():

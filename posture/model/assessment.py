@@ -199,6 +199,12 @@ class InventoryRow(ContractModel):
     age_days: float | None
     last_rotated_at: Timestamp | None
     expires_at: Timestamp | None
+    # Declared inventory (#17)
+    provenance: Literal["observed", "declared"] = Field(
+        "observed", description="observed: read from a store; declared: only an inventory file says it exists.")
+    declared_in: str | None = Field(
+        None, description="The inventory row (store:row id) that declared the item or added owner, pager, "
+                          "consumers to an observed one.")
 
 
 class AccessRow(ContractModel):
@@ -237,6 +243,17 @@ class RotationRow(ContractModel):
     days_until_due: float | None
     status: RotationStatus
     method: str
+    # --- the rotation planner (`posture plan rotation`): seed method, sequence, overlap, revocation ---
+    pager: str | None = Field(None, description="Who is paged for it (the owner rule's pager).")
+    rotation_method: str = Field("", description="`checks.rotation_steps` method key (dual-account, "
+                                                 "overlap-window, tls-renewal, ssh-ca, dynamic, key-versioning...).")
+    due_basis: str = Field("", description="What the due date is counted from: last rotated, created, "
+                                           "certificate expiry, or unknown.")
+    overlap_days: float | None = Field(None, description="How long old and new stay valid together; null: none.")
+    overlap_window: str = Field("", description="The overlap window in words (seed method).")
+    steps: list[str] = Field(default_factory=list, description="The order of operations, numbered (seeds).")
+    revocation_path: str = Field("", description="How to invalidate it now if compromised.")
+    seed: str = Field("", description="The seed sections the method and steps come from.")
 
 
 #: How a card's null owner and pager read to a person (its steps, the site's card).
@@ -276,6 +293,41 @@ class CrossEnvRow(ContractModel):
     environments: list[str]
     prod_paths: list[str]
     nonprod_paths: list[str]
+
+
+class SuggestedPolicyRow(ContractModel):
+    """A least-privilege policy suggested for one identity in one environment (`checks.policy_suggest`).
+
+    ``document`` is the policy (Vault HCL or IAM JSON): paths and capabilities only, never a value.
+    """
+
+    identity: str
+    store: str
+    source: Literal["vault", "aws"]
+    auth_method: str | None
+    name: str = Field(description="{service}-{access-level}, or {service}-{environment}-{access-level}.")
+    environment: str
+    access_level: Literal["read", "write", "admin"]
+    format: Literal["hcl", "iam_json"]
+    document: str
+    rules: int
+    observed_paths: int
+    requests: int
+    first_at: str | None
+    last_at: str | None
+    current_policies: list[str]
+    removed: list[str] = Field(description="Today's rules to remove or narrow, one line each.")
+    unused_policies: list[str]
+    no_longer_reachable: list[str] = Field(description="Secrets readable today the suggestion no longer reaches "
+                                                       "(first 50).")
+    no_longer_reachable_total: int
+    reach_probed: int = Field(0, description="Secrets of the store checked for the count above (at most 5000).")
+    denied: list[str]
+    left_out: list[str]
+    collapsed: dict[str, list[str]]
+    cross_environment: bool
+    covers_all_observed: bool
+    coverage_gaps: list[str] = Field(description="Why the suggestion may be incomplete (unknown is not unused).")
 
 
 class GapRow(CoverageGap):
@@ -346,6 +398,8 @@ class AssessmentFiles(ContractModel):
     coverage_gaps: list[GapRow]
     waivers: list[WaiverRow]
     attestations: list[AttestationRow]
+    suggested_policies: list[SuggestedPolicyRow] = Field(
+        default_factory=list, description="Least-privilege policies suggested from the audit logs.")
 
     def json_files(self) -> dict[str, bytes]:
         """File name -> bytes, as the exporter writes them."""
@@ -393,6 +447,7 @@ VIEWS: dict[str, type[BaseModel]] = {
     "coverage_gaps": GapRow,
     "waivers": WaiverRow,
     "attestations": AttestationRow,
+    "suggested_policies": SuggestedPolicyRow,
 }
 
 

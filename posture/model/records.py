@@ -61,6 +61,9 @@ class Server(Record):
         default_factory=list,
         description="Endpoints this product does not have (recorded, not failures).",
     )
+    # GCP (#16)
+    parents: list[str] | None = Field(
+        None, description="GCP project: the folders and organization above it, nearest first (None: not read).")
 
 
 class Mount(Record):
@@ -179,6 +182,16 @@ class PolicyRule(Record):
     not_action: bool = Field(False, description="capabilities are a NotAction list.")
     not_resource: bool = Field(False, description="path is a NotResource entry.")
     sid: str | None = None
+    # Kubernetes (#16): an RBAC rule's shape and, for a bound rule, where it applies
+    api_groups: list[str] = Field(default_factory=list, description="RBAC apiGroups ('' = core).")
+    resources: list[str] = Field(default_factory=list, description="RBAC resources (secrets, *, ...).")
+    resource_names: list[str] = Field(default_factory=list, description="RBAC resourceNames (empty = any).")
+    namespace: str | None = Field(None, description="Kubernetes: namespace the rule applies in; None = cluster-wide.")
+    binding: str | None = Field(None, description="Kubernetes: the (Cluster)RoleBinding granting it to principals.")
+    role_ref: str | None = Field(None, description="Kubernetes: policy id of the (Cluster)Role the rule comes from.")
+    # Azure (#16)
+    not_capabilities: list[str] = Field(
+        default_factory=list, description="Azure role notDataActions: data actions the rule's wildcards exclude.")
 
 
 class Principal(Record):
@@ -210,6 +223,12 @@ class Principal(Record):
     read_from: str | None = Field(
         None, description="root: credential_report, or account_summary when the report has no root row "
                           "(keys and MFA known, use unknown).")
+    # Kubernetes (#16): service accounts and their legacy token Secrets
+    namespace: str | None = None
+    secret_refs: list[str] = Field(default_factory=list, description="ServiceAccount.secrets: Secret names it lists.")
+    token_secrets: list[str] | None = Field(
+        None, description="Secrets annotated kubernetes.io/service-account.name for it (legacy long-lived tokens); "
+                          "None: Secret metadata was not read.")
 
 
 class AccessKey(Record):
@@ -296,6 +315,24 @@ class Secret(Record):
     rotation_function: str | None = Field(None, description="Rotation Lambda ARN (Secrets Manager).")
     customer_managed_key: bool | None = Field(None, description="Encrypted under a customer KMS key, not aws/*.")
     primary_region: str | None = None
+    # Azure (#16)
+    expires_at: datetime | None = Field(None, description="Key Vault: the secret's expiry attribute (None: none set).")
+    not_before: datetime | None = None
+    enabled: bool | None = None
+    content_type: str | None = None
+    # GCP (#16): Secret Manager (expires_at also holds a GCP secret's expireTime)
+    enabled_versions: int | None = Field(None, description="Versions in state ENABLED (None: versions not listed).")
+    versions_by_state: dict[str, int] = Field(default_factory=dict, description="ENABLED/DISABLED/DESTROYED: count.")
+    rotation_topics: list[str] = Field(default_factory=list, description="Pub/Sub topics rotation notices go to.")
+    replication: str | None = Field(None, description="automatic or user_managed.")
+    kms_key_ids: list[str] = Field(default_factory=list, description="Every CMEK key of the secret's replicas.")
+    # Declared inventory (#17)
+    declared: bool = Field(False, description="Declared in an inventory file, not observed in a store.")
+    consumers: list[str] = Field(default_factory=list, description="Declared: who uses it (services, teams).")
+    storage: str | None = Field(None, description="Declared: where it is kept today (wiki, HSM, 1Password, ...).")
+    pager: str | None = Field(None, description="Declared: who is paged when it leaks.")
+    declared_ref: str | None = Field(
+        None, description="Declared: id of the observed item this row adds owner, pager, consumers to.")
 
 
 class Key(Record):
@@ -332,6 +369,20 @@ class Key(Record):
     version_created_at: list[datetime] = Field(
         default_factory=list, description="Creation time of each key version, oldest first (transit)."
     )
+    # Azure (#16)
+    expires_at: datetime | None = None
+    not_before: datetime | None = None
+    enabled: bool | None = None
+    version_count: int | None = None
+    rotation_actions: list[str] = Field(
+        default_factory=list, description="Key Vault rotation policy lifetime actions, e.g. 'rotate after P90D'.")
+    # GCP (#16)
+    protection_level: str | None = Field(None, description="Cloud KMS: SOFTWARE, HSM, EXTERNAL, EXTERNAL_VPC.")
+    # Declared inventory (#17)
+    declared: bool = Field(False, description="Declared in an inventory file, not observed in a store.")
+    consumers: list[str] = Field(default_factory=list, description="Declared: who uses it (services, teams).")
+    storage: str | None = Field(None, description="Declared: where it is kept today (wiki, HSM, 1Password, ...).")
+    pager: str | None = Field(None, description="Declared: who is paged when it leaks.")
 
 
 class Certificate(Record):
@@ -357,6 +408,16 @@ class Certificate(Record):
     status: str | None = None
     type: str | None = Field(None, description="ACM: AMAZON_ISSUED, IMPORTED, PRIVATE.")
     account: str | None = None
+    # Azure (#16)
+    enabled: bool | None = None
+    name: str | None = Field(None, description="Key Vault: the certificate's name in its vault.")
+    # Declared inventory (#17)
+    declared: bool = Field(False, description="Declared in an inventory file, not observed in a store.")
+    consumers: list[str] = Field(default_factory=list, description="Declared: who uses it (services, teams).")
+    storage: str | None = Field(None, description="Declared: where it is kept today (wiki, HSM, 1Password, ...).")
+    pager: str | None = Field(None, description="Declared: who is paged when it leaks.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Declared: owner, environment.")
+    rotation_interval_days: int | None = Field(None, description="Declared: days between renewals.")
 
 
 # --- Source control, CI, configuration ------------------------------------------
@@ -421,6 +482,27 @@ class CloudResource(Record):
     shared_with: list[str] = Field(
         default_factory=list, description="SSM document: account ids it is shared with ('all': public).")
     has_environment: bool | None = Field(None, description="Lambda: the function has environment variables.")
+    # Kubernetes (#16): workloads (pods, pod templates) and secret-manager integrations
+    namespace: str | None = None
+    service_account: str | None = None
+    secret_env: list[str] = Field(
+        default_factory=list, description="Workload: Secrets consumed as environment variables (secret or secret/key).")
+    secret_files: list[str] = Field(default_factory=list, description="Workload: Secrets mounted as files.")
+    secret_integrations: list[str] = Field(
+        default_factory=list, description="Workload: vault-agent (injector annotation), secrets-store-csi (CSI volume).")
+    objects: int | None = Field(
+        None, description="Integration: objects of the custom resource listed; None: not installed.")
+    # Azure (#16): Key Vault vault properties (kind azure_key_vault)
+    soft_delete: bool | None = None
+    soft_delete_retention_days: int | None = None
+    purge_protection: bool | None = None
+    rbac_authorization: bool | None = Field(None, description="Azure RBAC decides data access (else access policies).")
+    public_network_access: str | None = Field(None, description="Enabled or Disabled.")
+    network_default_action: str | None = Field(None, description="Firewall default action: Allow or Deny.")
+    network_bypass: str | None = None
+    ip_rules: list[str] = Field(default_factory=list)
+    virtual_network_rules: list[str] = Field(default_factory=list)
+    private_endpoints: list[str] = Field(default_factory=list, description="Approved private endpoint connections.")
 
 
 class CiConfig(Record):

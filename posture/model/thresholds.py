@@ -61,6 +61,8 @@ class Thresholds(BaseModel):
     root_use_days: int = Field(90, description="The root user is not used for this many days (CIS 1.7).")
     unused_credential_days: int = Field(45, description="Unused IAM credentials (CIS 1.12).")
     orphaned_secret_days: int = Field(90, description="No access in this many days (seed 001).")
+    azure_max_secret_readers: int = Field(
+        5, description="Azure Key Vault (#16): most principals that may read a vault's secret values.")
     min_audit_devices: int = Field(2, description="Dual audit devices (seed 001).")
     min_shamir_threshold: int = Field(3, description="Shamir 3-of-5 (seed 001).")
     min_shamir_shares: int = Field(5)
@@ -99,6 +101,18 @@ class Thresholds(BaseModel):
         15, description="Leak containment target: 15 minutes (seed 001 emergency procedures)."
     )
     due_soon_days: int = Field(30, description="Rotation plan: items due within this are 'due soon'.")
+    gcp_max_enabled_versions: int = Field(
+        2, description="GCP (#16): ENABLED versions a Secret Manager secret may keep (current + one in rollover).")
+    gcp_broad_group_words: list[str] = Field(
+        default_factory=lambda: ["all", "everyone", "everybody", "staff", "employees", "company", "allusers"],
+        description="GCP (#16): a group: member whose local part has one of these words is broad (the whole org).")
+    rotation_overlap_days: dict[str, float] = Field(
+        default_factory=lambda: {"db-password": 1, "api-key": 7, "encryption-key": 30, "signing-key": 7,
+                                 "generic": 7},
+        description="Rotation plan: days old and new stay valid together, per secret type (kit defaults: "
+                    "the seeds name the window, not its length; TLS uses tls_renew_before_days, SSH "
+                    "ssh_max_ttl_hours, dynamic credentials none).",
+    )
     critical_environments: list[str] = Field(
         default_factory=lambda: ["prod"], description="Environments whose secrets are critical."
     )

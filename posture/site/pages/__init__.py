@@ -10,8 +10,9 @@ assessment so the printable report can render the same sections:
 `overview` (grade, score cards, trend, changes, exit answers), `fixfirst`
 (the ranked list, per-owner and per-environment pages), `leakcards`,
 `access` (the matrix), `tables` (inventory, rotation plan, gaps, waivers),
-`checks` (catalog and stage pages), `notebooks`, `evidence` (downloads and
-manifest); `common` holds what they share. `build_docs` writes them all.
+`checks` (catalog and stage pages), `plans` (the rotation calendar and its .ics,
+the suggested policies), `notebooks`, `evidence` (downloads and manifest);
+`common` holds what they share. `build_docs` writes them all.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from posture.site.pages.fixfirst import (
 from posture.site.pages.leakcards import leak_cards_page
 from posture.site.pages.notebooks import NOTEBOOK_TITLES, notebook_markdown, ordered_notebooks
 from posture.site.pages.overview import changes, overview_page, trend_rows
+from posture.site.pages.plans import plans_section, write_rotation_calendar
 from posture.site.pages.tables import (
     coverage_gaps_page,
     inventory_page,
@@ -100,6 +102,7 @@ def build_docs(
         docs.write(f"findings/owners/{s}.md", owner_page(a, owner, ranked))
     docs.write("access-model.md", access_page(a))
     docs.write("rotation-plan.md", rotation_page(a))
+    plans_nav = plans_section(a, page)
     docs.write("coverage-gaps.md", coverage_gaps_page(a))
     docs.write("waivers.md", waivers_page(a))
 
@@ -119,6 +122,7 @@ def build_docs(
         nb_nav.append({NOTEBOOK_TITLES.get(nb.stem, nb.stem): f"notebooks/{nb.stem}.md"})
 
     dl = dest / "downloads"
+    write_rotation_calendar(a, dl)
     docs.write("downloads.md", downloads_page(dl, copy_downloads(ws, quarter, nb_files, dl)))
     docs.artefacts = evidence_artefacts(ws, quarter)
     write_manifest_json(dest, ws.client, quarter, docs.artefacts)
@@ -134,7 +138,7 @@ def build_docs(
                                   {"By owner": "findings/owners/index.md"}]},
         {"Inventory": "inventory.md"},
         {"Access model": "access-model.md"},
-        {"Rotation plan": "rotation-plan.md"},
+        {"Plans": [{"Rotation plan": "rotation-plan.md"}, *plans_nav]},
         {"Coverage gaps": "coverage-gaps.md"},
         {"Waivers and attestations": "waivers.md"},
         {"Checks": check_nav},

@@ -30,10 +30,13 @@ def filtered_table(df: pd.DataFrame, table_id: str, facets: tuple[str, ...] = ()
 def inventory_page(a: Assessment) -> str:
     """Every collected item (reads only ``a.inventory``)."""
     inv = a.inventory
-    body = (filtered_table(inv[INVENTORY_COLUMNS], "t-inventory",
-                           ("environment", "store", "secret_type", "item_class"))
+    # Declared inventory (#17): observed (read from a store) or declared (only a file says so).
+    columns = INVENTORY_COLUMNS[:3] + ["provenance"] + INVENTORY_COLUMNS[3:] + ["declared_in"]
+    body = (filtered_table(inv[columns], "t-inventory",
+                           ("environment", "store", "secret_type", "item_class", "provenance"))
             if not inv.empty else "<p><em>The inventory is empty.</em></p>")
     n_config = int(inv["item_class"].eq("configuration").sum()) if not inv.empty else 0
+    n_declared = int(inv["provenance"].eq("declared").sum()) if not inv.empty else 0
     return "\n".join([
         "# Inventory", "",
         f"{len(inv)} item(s): every secret, key, certificate and credential collected this "
@@ -41,7 +44,11 @@ def inventory_page(a: Assessment) -> str:
         "column to sort; type to filter.", "",
         f"{len(inv) - n_config} secret(s) and {n_config} configuration item(s) (hostnames, ports, "
         "flags kept in a store: inventoried, never scored by secret checks); the Classified by "
-        "column names the rule that decided.", "", body, ""])
+        "column names the rule that decided.", "",
+        f"{len(inv) - n_declared} item(s) observed in a store and {n_declared} declared in an "
+        "inventory file (held where the kit cannot connect: partner keys, HSM keys, wikis, "
+        "laptops), which the Provenance column tells apart; Declared in names the file row that "
+        "declared an item or added its owner and pager.", "", body, ""])
 
 
 def rotation_page(a: Assessment) -> str:

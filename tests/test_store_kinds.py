@@ -1,0 +1,72 @@
+"""Every store kind of the engagement: names unique across kinds, collection order, missing SDK extras."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from collectors.base import EXTRAS, REGISTRY, collector_class
+from posture.cli import main
+from posture.model.engagement import STORE_KINDS, Stores, load_engagement
+from posture.model.errors import ConfigError
+from posture.model.records import Source
+from posture.model.vocabulary import ITEM_SOURCES
+
+ALL_KINDS = """\
+client: acme
+stores:
+  vault: [{name: core, address: "http://127.0.0.1:1"}]
+  git: [{name: repo, url: /nonexistent}]
+  azure: [{name: kv, subscriptions: [00000000-0000-0000-0000-000000000000]}]
+  gcp: [{name: sm, projects: [acme-prod]}]
+  kubernetes: [{name: k8s}]
+  inventory: [{name: declared, path: declared.csv}]
+"""
+
+
+def test_every_store_kind_has_a_collector_a_source_and_a_list():
+    assert set(STORE_KINDS) <= set(REGISTRY)
+    assert set(STORE_KINDS) <= set(Source.__args__)
+    assert set(ITEM_SOURCES) <= set(STORE_KINDS)
+    assert [k for k, _ in Stores().by_source()] == list(STORE_KINDS)
+
+
+def test_store_names_are_unique_across_every_kind(tmp_path: Path):
+    p = tmp_path / "engagement.yaml"
+    p.write_text(ALL_KINDS)
+    assert [s.name for s in load_engagement(p).engagement.stores.all()] == \
+        ["core", "repo", "kv", "sm", "k8s", "declared"]
+    p.write_text(ALL_KINDS.replace("name: sm", "name: kv"))
+    with pytest.raises(ConfigError, match="'kv' is used twice"):
+        load_engagement(p)
+
+
+@pytest.mark.parametrize("source", sorted(EXTRAS))
+def test_a_missing_sdk_names_its_extra(source, monkeypatch):
+    """An SDK that is not installed is one line naming the pip extra, not a traceback."""
+    for name in [m for m in sys.modules if m.startswith(f"collectors.{source}")]:
+        monkeypatch.delitem(sys.modules, name)
+    sdk = {"azure": "azure", "gcp": "google", "kubernetes": "kubernetes"}[source]
+    for name in [m for m in sys.modules if m == sdk or m.startswith(sdk + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, sdk, None)  # import of it now fails as if not installed
+    with pytest.raises(ConfigError, match=rf"pip install 'secrets-posture-kit\[{EXTRAS[source]}\]'"):
+        collector_class(source)
+
+
+def test_collect_refuses_a_missing_extra_before_contacting_any_store(tmp_path: Path, monkeypatch, capsys):
+    """The Vault store listed first is on a closed port: reaching it would exit 3, not 2."""
+    for name in [m for m in sys.modules if m.startswith("collectors.kubernetes") or m == "kubernetes"
+                 or m.startswith("kubernetes.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "kubernetes", None)
+    p = tmp_path / "engagement.yaml"
+    p.write_text("client: acme\nstores:\n  vault: [{name: core, address: 'http://127.0.0.1:1'}]\n"
+                 "  kubernetes: [{name: k8s}]\n")
+    monkeypatch.setenv("POSTURE_HOME", str(tmp_path))
+    assert main(["collect", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "secrets-posture-kit[kubernetes]" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("evidence/*/*/snapshot"))
