@@ -276,3 +276,28 @@ def ca_certificate_horizon(ctx: CheckContext) -> pd.DataFrame:
     return emit(c, na_if(unknown, ok), name=c["subject"], path=c["arn"].fillna(c["id"]), why_unknown=why,
                 not_after=c["not_after"], days_left=left.round(1), key_algorithm=c["key_algorithm"],
                 key_strong=strong)
+
+
+@check("LCY010", "Enabled secret or key past its expiry date", stage=3, item=3, anti_pattern="rotation_table",
+       severity="medium", inputs=("secret", "key"), sources=ITEM_SOURCES, controls=("rotation", "inventory"),
+       detects="A secret or key with an expiry date (Key Vault `expires`, Secret Manager `expireTime`, a "
+               "declared inventory's `expires`) that has passed while the item is still enabled. Items "
+               "without an expiry are not in scope (AZK004 asks for one); disabled items pass.",
+       why="Seed 001: rotation happens before expiry, on schedule. An expired credential that is still "
+           "enabled is either an outage waiting to be noticed (consumers fail) or a stale record of a "
+           "credential rotated elsewhere; either way the inventory no longer says what is in use.",
+       fix="Rotate it now (new version with a new expiry, consumers moved, old version disabled), or "
+           "disable it and correct the inventory if it was already replaced.")
+def expired_but_enabled(ctx: CheckContext) -> pd.DataFrame:
+    """General class: any item whose own expiry is in the past and that nothing disabled."""
+    it = _items(ctx, ("secret", "key"))
+    it = it[it["expires_at"].notna()] if len(it) else it
+    enabled = pd.concat([ctx.frame(t).set_index("id")["enabled"] for t in ("secret", "key")
+                         if "enabled" in ctx.frame(t).columns])
+    enabled = enabled[~enabled.index.duplicated()] if len(enabled) else enabled
+    on = it["id"].map(enabled).astype("boolean").fillna(True).astype(bool) if len(it) else it["id"].astype(bool)
+    it = it[on]
+    left = -ctx.age_days(it["expires_at"])
+    return emit(it, left.gt(0), expires_at=it["expires_at"], days_left=left.round(1),
+                environment=it["environment"])
+

@@ -10,7 +10,9 @@ the store cannot be assessed at all (sealed, unreachable, bad credentials).
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -68,3 +70,48 @@ def collector_class(source: str) -> type[Collector]:
             raise
         raise ConfigError(f"the {source} collector needs {exc.name!r}, which is not installed: "
                           f"pip install 'secrets-posture-kit[{EXTRAS[source]}]'") from None
+
+
+def _nothing(n: int) -> None:
+    return None
+
+
+class TaskPool:
+    """A bounded pool where tasks may enqueue more tasks; ``drain`` waits for all of them.
+
+    The first exception a task raises (a guard violation, a store-level failure, a bug) stops
+    the run: ``drain`` re-raises it and cancels what has not started. ``on_add`` and
+    ``on_done`` count tasks for a progress line.
+    """
+
+    def __init__(self, workers: int, *, name: str = "posture", on_done: Callable[[int], None] = _nothing,
+                 on_add: Callable[[int], None] = _nothing) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._futures: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+        self._on_done = on_done
+        self._on_add = on_add
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        fut = self._pool.submit(fn, *args)
+        with self._lock:
+            self._futures.add(fut)
+        self._on_add(1)
+
+    def drain(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    pending = set(self._futures)
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                with self._lock:
+                    self._futures -= done
+                for fut in done:
+                    self._on_done(1)
+                    exc = fut.exception()
+                    if exc is not None:
+                        raise exc
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -386,6 +386,10 @@ CASES: dict[str, tuple[list, list]] = {
     "LCY008": ([transit()], [kv("secret/prod/payments/jwt_signing_key")]),
     "LCY009": ([cert(3000, validity=3650, source="vault", is_ca=True, key_algorithm="rsa-4096")],
                [cert(100, validity=3650, source="vault", is_ca=True, key_algorithm="rsa-4096")]),
+    # the look-alikes: an expired but disabled secret is out of scope; a future expiry passes
+    "LCY010": ([kv("secret/prod/app/api-key", expires_at=ago(-30)),
+                kv("secret/prod/app/old-api-key", expires_at=ago(10), enabled=False)],
+               [kv("secret/prod/app/api-key", expires_at=ago(10))]),
     "AWS020": ([aserver(), listing("lambda")], [aserver(), listing("lambda"), env_finding("DB_PASSWORD")]),
     "SRC001": ([repo()], [repo(), finding("src/config.py")]),
     "SRC002": ([repo()], [repo(), finding("src/old.py", in_tree=False, in_history_only=True)]),

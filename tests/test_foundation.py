@@ -175,3 +175,29 @@ def test_interrupted_collect_leaves_no_partial_snapshot(workspace: Path):
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     assert not (workspace / "evidence" / "acme" / current_quarter() / "snapshot").exists()
+
+
+@pytest.mark.parametrize("loader, what", [
+    ("posture.model.engagement:load_engagement", "engagement file"),
+    ("posture.model.inventory_file:read_inventory", "inventory file"),
+    ("posture.model.app_requirements:load_requirements", "requirements file"),
+])
+def test_hand_written_inputs_are_read_bounded_with_one_line_errors(tmp_path: Path, loader, what):
+    """Every hand-written input is refused by one line when missing, a directory, or too large."""
+    import importlib
+
+    module, _, name = loader.partition(":")
+    load = getattr(importlib.import_module(module), name)
+    suffix = ".csv" if "inventory" in what else ".yaml"
+    cases = {"missing": (tmp_path / f"none{suffix}", f"no such {what}"),
+             "directory": (tmp_path / f"dir{suffix}", f"is a directory, not an {what}" if what[0] in "ei"
+                           else f"is a directory, not a {what}")}
+    cases["directory"][0].mkdir()
+    big = tmp_path / f"big{suffix}"
+    with open(big, "wb") as f:
+        f.truncate(64 << 20)  # sparse: larger than any limit, costs no disk
+    cases["large"] = (big, "bytes; not a")
+    for path, message in cases.values():
+        with pytest.raises(ConfigError) as e:
+            load(path)
+        assert message in str(e.value) and "\n" not in str(e.value), str(e.value)

@@ -20,7 +20,6 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from collectors.aws.guard import ReadOnlyGuard
-from collectors.base import CollectContext
+from collectors.base import CollectContext, TaskPool
 from posture.model.engagement import AwsStore
 from posture.model.vocabulary import GapReason
 
@@ -163,41 +162,6 @@ def classify_error(exc: BaseException) -> tuple[GapReason, str]:
     if isinstance(exc, EndpointConnectionError):
         return "unreachable", one_line(exc)
     return "error", one_line(exc)
-
-
-class TaskPool:
-    """A bounded pool where tasks may enqueue more tasks; ``drain`` waits for all of them."""
-
-    def __init__(self, workers: int, on_done: Callable[[int], None], on_add: Callable[[int], None]):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture-aws")
-        self._futures: set[Future[Any]] = set()
-        self._lock = threading.Lock()
-        self._on_done = on_done
-        self._on_add = on_add
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        fut = self._pool.submit(fn, *args)
-        with self._lock:
-            self._futures.add(fut)
-        self._on_add(1)
-
-    def drain(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    pending = set(self._futures)
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                with self._lock:
-                    self._futures -= done
-                for fut in done:
-                    self._on_done(1)
-                    exc = fut.exception()
-                    if exc is not None:  # a bug or a guard violation: stop everything
-                        raise exc
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class AwsCalls:

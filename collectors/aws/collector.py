@@ -33,10 +33,10 @@ from collectors.aws import (
     ssm,
     workloads,
 )
-from collectors.aws.calls import SERVICES, Account, AwsCalls, TaskPool
+from collectors.aws.calls import SERVICES, Account, AwsCalls
 from collectors.aws.guard import ReadOnlyGuard
 from collectors.aws.session import Sessions
-from collectors.base import CollectContext
+from collectors.base import CollectContext, TaskPool
 from posture.model.engagement import AwsStore
 from posture.model.errors import CollectionError, ConfigError
 from posture.model.records import Server
@@ -59,7 +59,7 @@ class AccountPool(TaskPool):
     """The run's pool, advancing one progress line per account: the `Account` among a task's arguments."""
 
     def __init__(self, workers: int, progress: Any, store: str) -> None:
-        super().__init__(workers, on_done=lambda n: None, on_add=lambda n: None)
+        super().__init__(workers, name="posture-aws")
         self.progress = progress
         self.store = store
         self._lines: dict[str, Any] = {}

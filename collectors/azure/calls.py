@@ -18,9 +18,7 @@ A `ReadOnlyViolation` is never a gap: it propagates and stops the run.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from azure.core.exceptions import (
@@ -36,7 +34,7 @@ from azure.core.exceptions import (
 )
 
 from collectors.azure.guard import MalformedAnswer
-from collectors.base import CollectContext
+from collectors.base import CollectContext, TaskPool
 from posture.model.engagement import AzureStore
 from posture.model.errors import CollectionError
 from posture.model.vocabulary import GapReason
@@ -82,37 +80,6 @@ def classify_error(exc: BaseException) -> tuple[GapReason, str]:
     if isinstance(exc, ServiceResponseError):
         return "error", one_line(exc)
     return "error", f"{type(exc).__name__}: {one_line(exc)}"
-
-
-class TaskPool:
-    """A bounded pool where tasks may enqueue more tasks; ``drain`` waits for all of them."""
-
-    def __init__(self, workers: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture-azure")
-        self._futures: set[Future[Any]] = set()
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        fut = self._pool.submit(fn, *args)
-        with self._lock:
-            self._futures.add(fut)
-
-    def drain(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    pending = set(self._futures)
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                with self._lock:
-                    self._futures -= done
-                for fut in done:
-                    exc = fut.exception()
-                    if exc is not None:  # a guard violation, a store-level failure or a bug: stop
-                        raise exc
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class AzureCalls:

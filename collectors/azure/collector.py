@@ -33,10 +33,10 @@ from collectors.azure.arm import (
     resource_group,
     vault_record,
 )
-from collectors.azure.calls import AzureCalls, TaskPool, one_line
+from collectors.azure.calls import AzureCalls, one_line
 from collectors.azure.dataplane import VaultReader
 from collectors.azure.guard import GuardedTransport, ReadOnlyGuard
-from collectors.base import CollectContext
+from collectors.base import CollectContext, TaskPool
 from posture.model.engagement import AzureStore
 from posture.model.errors import CollectionError
 from posture.model.records import Server
@@ -134,7 +134,7 @@ class AzureCollector:
 
         cred = self.credential()
         self._first_token(cred)
-        self.calls.pool = TaskPool(self.store.concurrency)
+        self.calls.pool = TaskPool(self.store.concurrency, name="posture-azure")
         for sub in self.store.subscriptions:
             kv = KeyVaultManagementClient(cred, sub, **self._arm_kwargs())
             auth = AuthorizationManagementClient(cred, sub, **self._arm_kwargs())

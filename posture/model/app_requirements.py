@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from posture.model.bounded_yaml import YamlInputError, load_bounded_yaml
 from posture.model.engagement import _line_of, _loc_str, _plain
 from posture.model.errors import ConfigError
+from posture.model.fsutil import read_input_file
 
 MAX_REQUIREMENTS_BYTES = 256 * 1024
 NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -179,15 +180,7 @@ def parse_requirements(text: str, path: Path) -> AppRequirements:
 
 
 def load_requirements(path: Path) -> AppRequirements:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_REQUIREMENTS_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such requirements file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    if len(raw) > MAX_REQUIREMENTS_BYTES:
-        raise ConfigError(f"{path}:1: larger than {MAX_REQUIREMENTS_BYTES} bytes; not a requirements file")
+    raw = read_input_file(path, MAX_REQUIREMENTS_BYTES, "requirements file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -18,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from posture.model.bounded_yaml import YamlInputError, load_bounded_yaml
 from posture.model.errors import ConfigError
+from posture.model.fsutil import read_input_file
 from posture.model.thresholds import Thresholds
 
 CLIENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -383,15 +384,7 @@ def _plain(node: Any) -> Any:
 
 
 def load_engagement(path: Path) -> LoadedEngagement:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_ENGAGEMENT_BYTES + 1)  # never all of a huge file or a device
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such engagement file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    if len(raw) > MAX_ENGAGEMENT_BYTES:
-        raise ConfigError(f"{path}:1: larger than {MAX_ENGAGEMENT_BYTES} bytes; not an engagement file")
+    raw = read_input_file(path, MAX_ENGAGEMENT_BYTES, "engagement file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from posture.model.errors import ConfigError
+
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
@@ -134,3 +136,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_input_file(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a hand-written input file (engagement, inventory, requirements), read bounded.
+
+    Never more than ``limit`` + 1 bytes, so a huge file or a device is refused rather than read;
+    every failure is one `ConfigError` line naming the file (and line 1 when it is too large).
+    """
+    a = "an" if what[:1].lower() in "aeiou" else "a"
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not {a} {what}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    if len(data) > limit:
+        raise ConfigError(f"{path}:1: larger than {limit} bytes; not {a} {what}")
+    return data

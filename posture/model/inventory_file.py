@@ -33,6 +33,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from posture.model.bounded_yaml import YamlInputError, load_bounded_yaml
 from posture.model.errors import ConfigError
+from posture.model.fsutil import read_input_file
 from posture.model.secretlike import (
     credential_pattern,
     credential_url,
@@ -533,16 +534,7 @@ def parse_inventory(data: bytes, path: Path | str, *, today: datetime | None = N
 def read_inventory(path: Path, *, today: datetime | None = None) -> list[InventoryEntry]:
     """`parse_inventory` of a file; `ConfigError` when it cannot be read."""
     inventory_format(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_INVENTORY_BYTES + 1)  # never all of a huge file or a device
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such inventory file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not an inventory file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    return parse_inventory(data, path, today=today)
+    return parse_inventory(read_input_file(path, MAX_INVENTORY_BYTES, "inventory file"), path, today=today)
 
 
 def resolve_path(path: str, engagement_dir: Path | None) -> Path:
