@@ -10,6 +10,8 @@ the store cannot be assessed at all (sealed, unreachable, bad credentials).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -64,12 +66,17 @@ def collector_class(source: str) -> type[Collector]:
     """The collector of ``source``; `ConfigError` naming the extra to install if its SDK is missing."""
     module, _, name = REGISTRY[source].partition(":")
     try:
-        return getattr(importlib.import_module(module), name)
+        cls = getattr(importlib.import_module(module), name)
+        # SDK parts imported only when used (clients per service) are checked now, not mid-collection
+        missing = next((m for m in getattr(cls, "sdk_modules", ()) if importlib.util.find_spec(m) is None), None)
     except ModuleNotFoundError as exc:
         if source not in EXTRAS or (exc.name or "").split(".")[0] in ("collectors", "posture", "checks"):
             raise
-        raise ConfigError(f"the {source} collector needs {exc.name!r}, which is not installed: "
-                          f"pip install 'secrets-posture-kit[{EXTRAS[source]}]'") from None
+        missing = exc.name
+    if missing:
+        raise ConfigError(f"the {source} collector needs {missing!r}, which is not installed: "
+                          f"{sys.executable} -m pip install 'secrets-posture-kit[{EXTRAS[source]}]'")
+    return cls
 
 
 def _nothing(n: int) -> None:

@@ -52,7 +52,18 @@ def test_a_missing_sdk_names_its_extra(source, monkeypatch):
     for name in [m for m in sys.modules if m == sdk or m.startswith(sdk + ".")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, sdk, None)  # import of it now fails as if not installed
-    with pytest.raises(ConfigError, match=rf"pip install 'secrets-posture-kit\[{EXTRAS[source]}\]'"):
+    with pytest.raises(ConfigError, match=rf"-m pip install 'secrets-posture-kit\[{EXTRAS[source]}\]'"):
+        collector_class(source)
+
+
+@pytest.mark.parametrize("source, part", [("azure", "azure.keyvault.secrets"), ("gcp", "google.cloud.kms_v1")])
+def test_a_partly_installed_sdk_is_refused_before_collection(source, part, monkeypatch):
+    """A client package imported only when used is checked up front, not met mid-collection."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == part else real(name, *a))
+    with pytest.raises(ConfigError, match=rf"needs '{part}', which is not installed: .* -m pip install"):
         collector_class(source)
 
 

@@ -73,6 +73,10 @@ class AzureCollector:
     """Reads one engagement Azure store: the Key Vaults of its subscriptions."""
 
     source: ClassVar[str] = "azure"
+    #: the SDK packages its clients come from (imported when used; checked before collection starts)
+    sdk_modules: ClassVar[tuple[str, ...]] = (
+        "azure.identity", "azure.mgmt.authorization", "azure.mgmt.keyvault", "azure.keyvault.certificates",
+        "azure.keyvault.keys", "azure.keyvault.secrets")
     version: ClassVar[str] = "1.0.0"
 
     def __init__(self, store: AzureStore, ctx: CollectContext) -> None:

@@ -31,6 +31,9 @@ class GcpCollector:
     """Reads one engagement GCP store (its projects x locations)."""
 
     source: ClassVar[str] = "gcp"
+    #: the SDK packages its clients come from (imported when used; checked before collection starts)
+    sdk_modules: ClassVar[tuple[str, ...]] = (
+        "google.auth", "google.cloud.secretmanager_v1", "google.cloud.resourcemanager_v3", "google.cloud.kms_v1")
     version: ClassVar[str] = "1.0.0"
 
     def __init__(self, store: GcpStore, ctx: CollectContext) -> None:
