@@ -33,6 +33,7 @@ from posture.model.inventory_file import (
     credential_like,
     inventory_format,
     parse_inventory,
+    secret_class,
     write_inventory,
 )
 from posture.workspace import Workspace
@@ -97,7 +98,10 @@ def export_rows(items: pd.DataFrame, now: datetime, schedules: dict[str, str] | 
         env = it.get("environment")
         rows.append({
             "id": row_id, "ref": ref, "name": _clean(it.get("name")),
-            "secret_class": it.get("secret_type"),
+            # a type the file cannot name (an engagement's own secret_types rule, which applies again
+            # on re-import) is left to the store for a row with a ref, and is generic for a declared
+            # row: the file must always read back
+            "secret_class": secret_class(str(it.get("secret_type") or "")) or ("generic" if is_declared else None),
             "consumers": [c for c in (_clean(x) for x in (it.get("consumers") or [])) if c],
             "storage_today": _clean(storage), "rotation_frequency": freq,
             "owner_team": _clean(it.get("owner")),

@@ -57,7 +57,7 @@ ENRICHING_COLUMNS: tuple[str, ...] = (
 #: The secret classes, as the classification names them (`checks.classify.DEFAULT_TYPES` + generic).
 SECRET_CLASSES: tuple[str, ...] = (
     "api-key", "db-password", "token", "encryption-key", "signing-key", "tls", "ssh",
-    "cloud-access-key", "oauth-client-secret", "webhook-secret", "generic",
+    "cloud-access-key", "oauth-client-secret", "webhook-secret", "generic", "workload-identity",
 )
 #: Seed 000's words for the classes ("symmetric keys, asymmetric private keys, bearer tokens, DB
 #: passwords, cloud IAM, third-party API keys") and common spellings, after `_norm`.
