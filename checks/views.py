@@ -48,11 +48,65 @@ REVOKE_FIRST = {
     "declared": "rotate it at its issuer, then delete every copy of the old value where it is written "
                 "down (inventory row {path}: its storage today)",
     "database_role": "bao lease revoke -prefix {path}",
-    "certificate": "revoke the certificate (ACM / bao write pki/revoke serial_number=...) and reissue",
+    # Azure Key Vault, GCP Secret Manager, Kubernetes (#16): each store's own way to replace a value
+    "azure_keyvault_secret": "rotate at the provider, add the new value as a new version (az keyvault secret "
+                             "set --vault-name {vault} --name {name}), then disable the leaked version (az "
+                             "keyvault secret set-attributes --vault-name {vault} --name {name} --version "
+                             "<leaked> --enabled false)",
+    "gcp_secret": "rotate at the provider, add the new value (gcloud secrets versions add {name} --project "
+                  "{project}{location} --data-file=-), then disable and destroy the leaked version (gcloud "
+                  "secrets versions destroy <leaked> --secret {name} --project {project}{location})",
+    "kubernetes_secret": "rotate at the provider, replace the Secret (kubectl -n {namespace} create secret ... "
+                         "{name} --dry-run=client -o yaml | kubectl apply -f -), restart its consumers (kubectl -n "
+                         "{namespace} rollout restart ...); etcd backups still hold the old value",
+    "certificate": "revoke the certificate at its issuing CA (CRL / OCSP) and reissue",
+    "certificate:vault": "bao write pki/revoke serial_number={serial}, then reissue",
+    "certificate:aws": "reissue in ACM (imported: revoke at the issuing CA and import the new one), then "
+                       "delete the old certificate",
+    "certificate:azure": "create a new version (az keyvault certificate create --vault-name {vault} --name "
+                         "{name}) and revoke the old one at its issuing CA",
     "access_key": "aws iam update-access-key --status Inactive --access-key-id {name}, then delete",
     "key": "disable the key version / schedule rotation; rewrap data under a new version",
     "token": "bao token revoke -accessor <accessor>",
 }
+#: When the kit knows no command for an item's kind: store-neutral, never another store's CLI.
+REVOKE_ANY = "rotate it at the provider, replace the stored value, then disable or delete the leaked one"
+
+
+def _azure_vault(item_id: str, path: str) -> str:
+    """The Key Vault an item is in: from its ARM id (``.../vaults/<vault>/...``), else ``<vault>/<item>``."""
+    marker = "/providers/Microsoft.KeyVault/vaults/"
+    if marker in item_id:
+        return item_id.split(marker, 1)[1].split("/", 1)[0]
+    return path.split("/", 1)[0] if "/" in path else "<vault>"
+
+
+def revoke_first(row: Any) -> str:
+    """The store's own first containment command for an item (a leak card's step 1, a rotation
+    plan's revocation path). Keyed by secret kind, then table and source; an item of a kind the
+    kit has no command for gets the store-neutral `REVOKE_ANY`, never another store's CLI."""
+    table, source = row.get("table"), row.get("source")
+    kind = row.get("kind") if table == "secret" else table
+    template = REVOKE_FIRST.get(f"{kind}:{source}") or REVOKE_FIRST.get(kind or "") or REVOKE_ANY
+    path = row.get("path") if isinstance(row.get("path"), str) else ""
+    name = row.get("name") if isinstance(row.get("name"), str) else ""
+    parts = path.split("/")
+    arn = row.get("arn") if isinstance(row.get("arn"), str) and row.get("arn") else row.get("id")
+    serial = row.get("serial") if isinstance(row.get("serial"), str) and row.get("serial") else (
+        str(row.get("id")).rsplit("/cert/", 1)[1] if "/cert/" in str(row.get("id")) else "<serial>")  # Vault PKI ids
+    fields = {
+        "arn": arn, "path": path, "serial": serial,
+        # a Key Vault item's name is its ARM id's last segment (a certificate's label is its subject)
+        "name": (str(row.get("id")).rsplit("/", 1)[-1] if "/providers/Microsoft.KeyVault/vaults/" in str(row.get("id"))
+                 else name.rsplit("/", 1)[-1] or name),
+        # Key Vault paths and names are "<vault>/<item>"; Secret Manager's "projects/<p>[/locations/<l>]/...";
+        # Kubernetes' "<namespace>/<name>"
+        "vault": _azure_vault(str(row.get("id") or ""), path or name),
+        "project": parts[1] if len(parts) > 1 and parts[0] == "projects" else "<project>",
+        "location": f" --location {parts[3]}" if len(parts) > 3 and parts[2] == "locations" else "",
+        "namespace": parts[0] if len(parts) > 1 else "<namespace>",
+    }
+    return template.format(**fields)
 
 
 def _policy_lookup(policies: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -216,13 +270,8 @@ def _overlap_days(t: Any, method: str, secret_type: str) -> float | None:
 def _revocation_path(seed_path: str, row: dict[str, Any]) -> str:
     """The seed's revocation path for the type, then the store's own command for this item
     (`REVOKE_FIRST`, as the leak cards name it) where the kit knows one."""
-    kind = row.get("kind") if row.get("table") == "secret" else row.get("table")
-    cmd = REVOKE_FIRST.get(kind or "")
-    if cmd is None:
-        return seed_path
-    arn = row.get("arn")
-    arn = arn if isinstance(arn, str) and arn else row.get("id")
-    return f"{seed_path} Here: {cmd.format(arn=arn, path=row.get('path'), name=row.get('name'))}."
+    cmd = revoke_first(row)
+    return seed_path if cmd == REVOKE_ANY else f"{seed_path} Here: {cmd}."
 
 
 def _read_paths(items: pd.DataFrame, snap: Snapshot) -> pd.Series:
@@ -296,9 +345,7 @@ def leak_cards(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) ->
     t = snap.frame("token")
     cards = []
     for i, row in crit.iterrows():
-        kind = row["kind"] if row["table"] == "secret" else row["table"]
-        revoke = REVOKE_FIRST.get(kind, REVOKE_FIRST["kv2"]).format(
-            arn=row.get("arn") or row["id"], path=row["path"], name=row["name"])
+        revoke = revoke_first(row)
         readers = can_read[i]
         used_by = did_read.get(row["id"], [])
         tokens = sorted(set(t[t["display_name"].isin(readers + used_by)]["accessor_hash"])) if len(t) else []

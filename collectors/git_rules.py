@@ -29,6 +29,8 @@ SCANNER_NAMES = (
 
 @dataclass
 class RuleHit:
+    """One file-rule match: where, which rule, the variable name; the value lives only in memory."""
+
     category: str
     detector: str
     path: str
@@ -40,6 +42,8 @@ class RuleHit:
 
 @dataclass
 class CiFacts:
+    """What one CI configuration file says about credentials: OIDC federation vs static cloud keys."""
+
     path: str
     provider: str
     uses_oidc: bool = False
@@ -225,6 +229,7 @@ def is_encrypted_manifest(text: str) -> bool:
 
 
 def is_helm_values(path: str) -> bool:
+    """Helm chart values files: ``values.yaml`` and ``values-<env>.yaml`` / ``values.<env>.yml``."""
     base = path.rsplit("/", 1)[-1]
     return bool(re.match(r"^values([.-][\w.-]+)?\.ya?ml$", base))
 
@@ -471,23 +476,28 @@ def gitlab_ci_rules(path: str, text: str) -> tuple[CiFacts, list[RuleHit]]:
 
 
 def is_github_workflow(path: str) -> bool:
+    """GitHub Actions workflows: ``.github/workflows/*.yml|yaml``."""
     return path.startswith(".github/workflows/") and path.endswith((".yml", ".yaml"))
 
 
 def is_gitlab_ci(path: str) -> bool:
+    """GitLab CI: ``.gitlab-ci.yml`` and included ``*.gitlab-ci.yml|yaml`` files."""
     return path == ".gitlab-ci.yml" or (path.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")))
 
 
 def is_compose(path: str) -> bool:
+    """Docker Compose files: ``compose.yaml``, ``docker-compose[.-<variant>].yml``."""
     base = path.rsplit("/", 1)[-1]
     return bool(re.match(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$", base))
 
 
 def is_dockerfile(path: str) -> bool:
+    """Container build files: ``Dockerfile``, ``Dockerfile.<variant>``, ``*.Dockerfile``, ``Containerfile``."""
     base = path.rsplit("/", 1)[-1]
     return base == "Dockerfile" or base.startswith("Dockerfile.") or base.endswith(".Dockerfile") \
         or base == "Containerfile"
 
 
 def is_k8s_candidate(path: str) -> bool:
+    """YAML that may hold Kubernetes manifests: any ``*.yaml|yml`` but CI workflows and Compose files."""
     return path.endswith((".yaml", ".yml")) and not is_github_workflow(path) and not is_compose(path)

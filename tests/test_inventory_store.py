@@ -101,7 +101,8 @@ def problem(text: str, name: str = "inv.csv") -> str:
 
 
 def test_secret_classes_are_the_classifications_types():
-    assert set(SECRET_CLASSES) == {n for n, _ in DEFAULT_TYPES} | {"generic"}
+    # and the classifier's own type for auth roles and principals, so an export always reads back
+    assert set(SECRET_CLASSES) == {n for n, _ in DEFAULT_TYPES} | {"generic", "workload-identity"}
     # seed 000's words for the classes
     assert [secret_class(w) for w in ("symmetric keys", "Asymmetric private key", "bearer token",
                                       "DB password", "cloud IAM", "third-party API key")] == [

@@ -115,6 +115,14 @@ def test_multicloud_client_collects_assesses_plans_publishes_and_verifies(estate
     declared = [r for r in rows if r["source"] == "inventory"]
     assert declared and all(r["provenance"] == "declared" for r in declared)
     assert all(r["provenance"] == "observed" for r in rows if r["source"] != "inventory")
+    # each store's leak card names its own CLI, never another store's
+    cards = json.loads((adir / "leak_cards.json").read_text())
+    steps: dict[str, list[str]] = {}
+    for c in cards:
+        steps.setdefault(c["source"], []).append(c["revoke_first"])
+    assert any("az keyvault secret" in s for s in steps["azure"]), steps["azure"]
+    assert any("gcloud secrets versions" in s for s in steps["gcp"]), steps["gcp"]
+    assert not any(w in s for src in ("azure", "gcp") for s in steps[src] for w in ("bao ", "aws ", "kubectl"))
     executed = sorted(p.name for p in (estate / "evidence" / "globex" / q / "notebooks").glob("*.ipynb"))
     assert len(executed) >= 7, executed
 

@@ -162,7 +162,7 @@ def test_every_type_gets_the_seed_method_and_its_steps_in_order(planned):
     assert rows[SSH].method == "Vault-signed SSH certificates (CA-based)"
     # the store's own revocation command follows the seed's path
     assert "bao kv put secret/prod/payments/db_password" in rows[DB].revocation_path
-    assert "revoke the certificate" in rows[CERT].revocation_path
+    assert "bao write pki/revoke serial_number=01" in rows[CERT].revocation_path  # the store's own command
 
 
 def test_the_sequences_follow_seed_001_step_by_step():

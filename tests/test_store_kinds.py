@@ -81,3 +81,25 @@ def test_collect_refuses_a_missing_extra_before_contacting_any_store(tmp_path: P
     err = capsys.readouterr().err
     assert "secrets-posture-kit[kubernetes]" in err and "Traceback" not in err
     assert not list(tmp_path.glob("evidence/*/*/snapshot"))
+
+
+@pytest.mark.parametrize("source, kind, table, own, foreign", [
+    ("azure", "azure_keyvault_secret", "secret", "az keyvault secret", ("bao ", "aws ", "gcloud", "kubectl")),
+    ("gcp", "gcp_secret", "secret", "gcloud secrets versions", ("bao ", "aws ", "az ", "kubectl")),
+    ("kubernetes", "kubernetes_secret", "secret", "kubectl -n prod", ("bao ", "aws ", "az ", "gcloud")),
+    ("azure", "certificate", "certificate", "az keyvault certificate", ("bao ", "aws ", "gcloud")),
+    ("inventory", "declared", "secret", "every copy", ("bao ", "aws ", "az ", "gcloud", "kubectl")),
+    ("somewhere", "unknown-kind", "secret", "at the provider", ("bao ", "aws ", "az ", "gcloud", "kubectl")),
+])
+def test_containment_step_names_the_items_own_store(source, kind, table, own, foreign):
+    """General class: a leak card's first step and a rotation plan's revocation path use the item's
+    own store's command; a kind the kit has no command for gets a store-neutral step, never another
+    store's CLI (a Vault `bao kv put` on an Azure secret would be wrong advice)."""
+    from checks.views import revoke_first
+
+    row = {"table": table, "source": source, "kind": kind, "name": "db-password",
+           "path": "prod/db-password" if source != "gcp" else "projects/acme/secrets/db-password",
+           "id": f"{source}:store:prod/db-password"}
+    step = revoke_first(row)
+    assert own in step, step
+    assert not any(f in step for f in foreign), step
