@@ -100,11 +100,14 @@ def rotation_overdue(ctx: CheckContext) -> pd.DataFrame:
 @check("LCY002", "Static secret without an automated rotation policy", stage=3, item=3,
        anti_pattern="no_rotation", severity="medium", inputs=("secret",), sources=ITEM_SOURCES,
        controls=("rotation",),
-       detects="A static KV / SSM secret with no rotation enabled and no rotation policy recorded "
-               "in its custom metadata (`rotation`, `rotation_days`, `rotated_by`).",
+       detects="A static secret (Vault KV, SSM, Key Vault, Secret Manager, Kubernetes, declared) with no "
+               "rotation enabled and no rotation policy recorded in its tags, labels or custom metadata "
+               "(`rotation`, `rotation_days`, `rotated_by`).",
        why="Seed 001: 'No rotation policy' - automated rotation on schedule is the correct approach.",
-       fix="Move it to a rotating store (database engine, Secrets Manager rotation), or record the "
-           "schedule and the rotating job: `bao kv metadata put -custom-metadata rotation_days=90 ...`.")
+       fix="Move it to a rotating store (database engine, Secrets Manager rotation, Secret Manager "
+           "rotation schedule), or record the schedule and the rotating job where the store keeps "
+           "metadata: `bao kv metadata put -custom-metadata rotation_days=90 ...`, a Key Vault tag or a "
+           "label `rotation_days=90`, the declared inventory's `rotation_frequency`.")
 def no_rotation_policy(ctx: CheckContext) -> pd.DataFrame:
     it = _static_secrets(ctx)
     it = it[~it["kind"].eq("secretsmanager")] if len(it) else it
