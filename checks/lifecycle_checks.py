@@ -295,11 +295,9 @@ def expired_but_enabled(ctx: CheckContext) -> pd.DataFrame:
     """General class: any item whose own expiry is in the past and that nothing disabled."""
     it = _items(ctx, ("secret", "key"))
     it = it[it["expires_at"].notna()] if len(it) else it
-    enabled = pd.concat([ctx.frame(t).set_index("id")["enabled"] for t in ("secret", "key")
-                         if "enabled" in ctx.frame(t).columns])
-    enabled = enabled[~enabled.index.duplicated()] if len(enabled) else enabled
-    on = it["id"].map(enabled).astype("boolean").fillna(True).astype(bool) if len(it) else it["id"].astype(bool)
-    it = it[on]
+    enabled = pd.concat([ctx.frame(t).set_index("id")["enabled"] for t in ("secret", "key")])
+    enabled = enabled[~enabled.index.duplicated()]
+    it = it[it["id"].map(enabled).astype("boolean").fillna(True).astype(bool).to_numpy()]
     left = -ctx.age_days(it["expires_at"])
     return emit(it, left.gt(0), expires_at=it["expires_at"], days_left=left.round(1),
                 environment=it["environment"])

@@ -436,14 +436,20 @@ def _diff(today_rules: list[Any], today: ACL, observed: list[ObservedAccess]) ->
     return changes, unused
 
 
-def suggest_vault(
-    frames: Frames, store: str, env_of: EnvOf, *, identity: str | None = None, collapse_at: int = COLLAPSE_AT,
-) -> list[SuggestedPolicy]:
-    """Suggested policies of every identity of one Vault store's audit log (or of ``identity``)."""
+def _store_events(frames: Frames, store: str, identity: str | None) -> pd.DataFrame:
+    """The access inventory of one store's audit log (of one identity, if given)."""
     events = frames("access_event")
     events = events[events["store"].eq(store)] if len(events) else events
     if identity is not None and len(events):
         events = events[events["principal"].eq(identity)]
+    return events
+
+
+def suggest_vault(
+    frames: Frames, store: str, env_of: EnvOf, *, identity: str | None = None, collapse_at: int = COLLAPSE_AT,
+) -> list[SuggestedPolicy]:
+    """Suggested policies of every identity of one Vault store's audit log (or of ``identity``)."""
+    events = _store_events(frames, store, identity)
     if not len(events):
         return []
     holders = vault_identity_policies(frames, store)
@@ -629,10 +635,7 @@ def suggest_aws(
     frames: Frames, store: str, env_of: EnvOf, *, identity: str | None = None, aws_stores: set[str] | None = None,
 ) -> list[SuggestedPolicy]:
     """Suggested IAM policies of every principal of one CloudTrail store (Secrets Manager, KMS, SSM)."""
-    events = frames("access_event")
-    events = events[events["store"].eq(store)] if len(events) else events
-    if identity is not None and len(events):
-        events = events[events["principal"].eq(identity)]
+    events = _store_events(frames, store, identity)
     if not len(events):
         return []
     secrets = frames("secret")

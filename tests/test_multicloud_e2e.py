@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_multicloud_client_collects_assesses_plans_publishes_and_verifies(estate: Path):
-    q = current_quarter(__import__("datetime").date.today())
+    q = current_quarter(date.today())
     with pytest.MonkeyPatch.context() as mp:
         rc, text = _run(mp, "collect", "globex", "-q", q)
     assert rc == 0, text

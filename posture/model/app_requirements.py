@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from posture.model.bounded_yaml import YamlInputError, load_bounded_yaml
 from posture.model.engagement import _line_of, _loc_str, _plain
 from posture.model.errors import ConfigError
-from posture.model.fsutil import read_input_file
+from posture.model.fsutil import input_text, read_input_file
 
 MAX_REQUIREMENTS_BYTES = 256 * 1024
 NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -181,8 +181,4 @@ def parse_requirements(text: str, path: Path) -> AppRequirements:
 
 def load_requirements(path: Path) -> AppRequirements:
     raw = read_input_file(path, MAX_REQUIREMENTS_BYTES, "requirements file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    return parse_requirements(text, path)
+    return parse_requirements(input_text(path, raw), path)

@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from posture.model.bounded_yaml import YamlInputError, load_bounded_yaml
 from posture.model.errors import ConfigError
-from posture.model.fsutil import read_input_file
+from posture.model.fsutil import input_text, read_input_file
 from posture.model.thresholds import Thresholds
 
 CLIENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -385,12 +385,8 @@ def _plain(node: Any) -> Any:
 
 def load_engagement(path: Path) -> LoadedEngagement:
     raw = read_input_file(path, MAX_ENGAGEMENT_BYTES, "engagement file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
     return LoadedEngagement(
-        engagement=parse_engagement(text, path),
+        engagement=parse_engagement(input_text(path, raw), path),
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
     )

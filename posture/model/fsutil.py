@@ -138,6 +138,14 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def input_text(path: Path, raw: bytes) -> str:
+    """``raw`` (from `read_input_file`) as UTF-8 text; `ConfigError` naming the file otherwise."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+
+
 def read_input_file(path: Path, limit: int, what: str) -> bytes:
     """The bytes of a hand-written input file (engagement, inventory, requirements), read bounded.
 
