@@ -287,6 +287,21 @@ def _read_paths(items: pd.DataFrame, snap: Snapshot) -> pd.Series:
     return secret_api_paths(rows)
 
 
+#: Sources whose readers `_readers_by_policy` judges per item. Elsewhere the store's own reader
+#: checks say who can read (named here for the card); a declared item's holders no API shows.
+READERS_JUDGED = ("vault", "aws")
+READER_CHECKS = {"azure": "AZK006 and AZK007", "gcp": "GSM002 and GSM003", "kubernetes": "K8S001"}
+
+
+def readers_unknown(source: str) -> str | None:
+    """Why a card of ``source`` cannot list who can read its secret, or None when it can."""
+    if source in READERS_JUDGED:
+        return None
+    if source in READER_CHECKS:
+        return f"not computed per item for {source} stores; see {READER_CHECKS[source]}"
+    return "unknown: no store API shows who holds it"
+
+
 def _readers_by_policy(am: pd.DataFrame, paths: pd.Series, stores: pd.Series) -> list[list[str]]:
     """For each item's read path (`_read_paths`), principals whose policies let them read it.
 
@@ -347,6 +362,7 @@ def leak_cards(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) ->
     for i, row in crit.iterrows():
         revoke = revoke_first(row)
         readers = can_read[i]
+        unjudged = readers_unknown(str(row["source"]))
         used_by = did_read.get(row["id"], [])
         tokens = sorted(set(t[t["display_name"].isin(readers + used_by)]["accessor_hash"])) if len(t) else []
         pager = row["pager"] if isinstance(row["pager"], str) and row["pager"] else None
@@ -358,14 +374,15 @@ def leak_cards(a: Assessment, snap: Snapshot, am: pd.DataFrame | None = None) ->
             "path": row["path"], "environment": row["environment"], "secret_type": row["secret_type"],
             "data_class": row["data_class"], "lifecycle_class": row["lifecycle_class"],
             "owner": owner, "pager": pager, "revoke_first": revoke,
-            "principals_can_read": readers, "principals_did_read": used_by,
+            "principals_can_read": readers, "readers_unknown": unjudged, "principals_did_read": used_by,
             "tokens_to_revoke": tokens,
             "steps": [
                 f"1. Identify scope: {row['id']} ({row['secret_type']}, {row['environment']}); where it leaked "
                 "(repo, log, ticket, third party) and since when.",
                 f"2. Revoke immediately: {revoke}.",
                 f"3. Invalidate tokens: revoke the {len(tokens)} token(s) and sessions of "
-                f"{len(set(readers) | set(used_by))} principal(s) that can or did read it.",
+                f"{len(set(readers) | set(used_by))} principal(s) that can or did read it"
+                + (f" (who can read it: {unjudged})." if unjudged else "."),
                 "4. Audit blast radius: query the audit logs for reads of this path in the exposure "
                 f"window (readers seen: {', '.join(used_by[:5]) or 'none in the logs'}).",
                 f"5. Notify: page {pager or NOBODY_PAGED}; inform {', '.join(notify)}.",

@@ -74,9 +74,14 @@ def collector_class(source: str) -> type[Collector]:
             raise
         missing = exc.name
     if missing:
-        raise ConfigError(f"the {source} collector needs {missing!r}, which is not installed: "
-                          f"{sys.executable} -m pip install 'secrets-posture-kit[{EXTRAS[source]}]'")
+        raise missing_extra(source, missing)
     return cls
+
+
+def missing_extra(source: str, module: str | None, what: str = "collector") -> ConfigError:
+    """The one-line error for an SDK that is not installed, naming the command that installs it."""
+    return ConfigError(f"the {source} {what} needs {module!r}, which is not installed: "
+                       f"{sys.executable} -m pip install 'secrets-posture-kit[{EXTRAS[source]}]'")
 
 
 def _nothing(n: int) -> None:

@@ -124,6 +124,11 @@ def test_multicloud_client_collects_assesses_plans_publishes_and_verifies(estate
     assert any("az keyvault secret" in s for s in steps["azure"]), steps["azure"]
     assert any("gcloud secrets versions" in s for s in steps["gcp"]), steps["gcp"]
     assert not any(w in s for src in ("azure", "gcp") for s in steps[src] for w in ("bao ", "aws ", "kubectl"))
+    # who can read an Azure/GCP/declared secret is not computed per item: the card says so, never "nobody"
+    for c in cards:
+        if c["source"] in ("azure", "gcp", "inventory"):
+            assert c["readers_unknown"] and not c["principals_can_read"], c
+    assert any("see AZK006 and AZK007" in c["readers_unknown"] for c in cards if c["source"] == "azure")
     executed = sorted(p.name for p in (estate / "evidence" / "globex" / q / "notebooks").glob("*.ipynb"))
     assert len(executed) >= 7, executed
 

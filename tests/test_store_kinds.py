@@ -103,3 +103,16 @@ def test_containment_step_names_the_items_own_store(source, kind, table, own, fo
     step = revoke_first(row)
     assert own in step, step
     assert not any(f in step for f in foreign), step
+
+
+@pytest.mark.parametrize("source, sdk", [("azure", "azure"), ("gcp", "google")])
+def test_assessor_role_without_its_sdk_is_one_line_naming_the_extra(source, sdk, monkeypatch, capsys):
+    """`posture policy azure|gcp` on an install without the extra (the demo's): exit 2, one line."""
+    for name in [m for m in sys.modules if m.startswith(f"collectors.{source}") or m == sdk
+                 or m.startswith(sdk + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, sdk, None)
+    assert main(["policy", source]) == 2
+    err = capsys.readouterr().err
+    assert f"secrets-posture-kit[{source}]" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err

@@ -24,7 +24,12 @@ def azure_policy(
     --role-definition @role.json``; standard error says why getSecret is absent
     and what access-policy vaults need instead.
     """
-    from collectors.azure.policy import role_definition, role_note
+    try:
+        from collectors.azure.policy import role_definition, role_note
+    except ModuleNotFoundError as exc:
+        from collectors.base import missing_extra
+
+        raise missing_extra("azure", exc.name, "role") from None
 
     subscriptions: list[str] = []
     if client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 from posture.commands.policy import policy_app
-from posture.model.errors import PostureError
 
 
 @policy_app.command("gcp")
@@ -17,8 +16,9 @@ def gcp_policy() -> None:
     """
     try:
         from collectors.gcp.policy import role_note, role_yaml
-    except ImportError:
-        raise PostureError("the GCP role is not available: install the gcp extra "
-                           "(google-cloud-secret-manager, google-cloud-kms, google-cloud-resource-manager)") from None
+    except ModuleNotFoundError as exc:
+        from collectors.base import missing_extra
+
+        raise missing_extra("gcp", exc.name, "role") from None
     sys.stdout.write(role_yaml())
     sys.stderr.write(role_note())

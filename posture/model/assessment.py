@@ -277,6 +277,9 @@ class LeakCard(ContractModel):
     pager: str | None = Field(description="Null: nobody is paged.")
     revoke_first: str
     principals_can_read: list[str]
+    readers_unknown: str | None = Field(
+        None, description="Why principals_can_read is not known for this item's store (empty then means "
+                          "not computed, never nobody); null when it was computed.")
     principals_did_read: list[str]
     tokens_to_revoke: list[str]
     steps: list[str]

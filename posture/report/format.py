@@ -73,7 +73,7 @@ LABELS: dict[str, str] = {
     "approver": "Approver", "expires": "Expires", "active": "Active", "findings_waived": "Findings waived",
     "findings_failing_after_expiry": "Failing after expiry", "item": "Item", "date": "Date",
     "value": "Value", "stale": "Stale", "missing": "Missing",
-    "revoke_first": "Revoke first", "principals_can_read": "Can read", "principals_did_read": "Did read",
+    "revoke_first": "Revoke first", "principals_can_read": "Can read", "readers_unknown": "Readers unknown", "principals_did_read": "Did read",
     "tokens_to_revoke": "Tokens to revoke", "steps": "Steps", "target_minutes": "Target",
     "question": "Question", "answer": "Answer", "why": "Why", "means": "Means", "verdict": "Verdict",
     "step": "Step", "quarter": "Quarter", "format": "Format", "bytes": "Bytes", "lines": "Lines",

@@ -66,7 +66,7 @@ def leak_card_html(card: LeakCard) -> str:
         + _who("Owner", card.owner, "NO OWNER", "nobody owns this secret")
         + _who("Paged", card.pager, "NOBODY IS PAGED", "add a pager to the owner rule")
         + "</div><dl>"
-        f"<dt>Can read</dt><dd>{chips(card.principals_can_read)}</dd>"
+        f"<dt>Can read</dt><dd>{esc(card.readers_unknown) if card.readers_unknown else chips(card.principals_can_read)}</dd>"
         f"<dt>Did read</dt><dd>{did}</dd>"
         f"<dt>Tokens</dt><dd>{tokens}</dd>"
         f"<dt>Lives in</dt><dd>{where}</dd>"
