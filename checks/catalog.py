@@ -378,6 +378,11 @@ def na_if(cond_unknown: pd.Series, passed: pd.Series) -> pd.Series:
     return pd.Series(out, index=passed.index)
 
 
+def as_list(v: Any) -> list[Any]:
+    """A list-valued snapshot cell as a list (frames hold lists, tuples or arrays; a missing cell is [])."""
+    return list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
+
+
 def list_len(s: pd.Series) -> pd.Series:
     return s.map(lambda v: len(v) if isinstance(v, (list, tuple, np.ndarray)) else 0)
 

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from checks.catalog import CheckContext, because, check, emit, na_if
+from checks.catalog import CheckContext, as_list, because, check, emit, list_len, na_if
 
 #: Predefined roles that carry ``secretmanager.versions.access`` (read a secret's payload):
 #: Secret Accessor and Admin (Google's Secret Manager roles reference), and the basic roles
@@ -95,9 +95,9 @@ def _readers(ctx: CheckContext, s: pd.DataFrame) -> tuple[pd.Series, pd.Series, 
     grants: dict[tuple[str, str], list[tuple[str, str, bool]]] = {}
     for store, pid, caps, members, cond in zip(rules["store"], rules["policy_id"], rules["capabilities"],
                                                rules["principals"], rules["conditions"]):
-        roles = [r for r in (caps if isinstance(caps, (list, np.ndarray)) else []) if r in VALUE_ROLES]
+        roles = [r for r in as_list(caps) if r in VALUE_ROLES]
         for role in roles:
-            for m in members if isinstance(members, (list, np.ndarray)) else []:
+            for m in as_list(members):
                 grants.setdefault((store, pid), []).append((str(m), role, bool(cond)))
     every, own_read, inherited_read = [], [], []
     for st, sid, project in zip(s["store"], s["id"], s["account"].fillna("")):
@@ -133,7 +133,7 @@ def gcp_secret_without_rotation(ctx: CheckContext) -> pd.DataFrame:
     gone before it would be due."""
     s = _secrets(ctx)
     period = pd.to_numeric(s["rotation_interval_days"], errors="coerce")
-    topics = s["rotation_topics"].map(lambda t: len(t) if isinstance(t, (list, np.ndarray)) else 0)
+    topics = list_len(s["rotation_topics"])
     it = ctx.items
     stype = s["id"].map(it.drop_duplicates("id").set_index("id")["secret_type"]) if len(it) else \
         pd.Series(None, index=s.index, dtype=object)

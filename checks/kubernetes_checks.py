@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from checks.catalog import CheckContext, check, emit, stores_of
+from checks.catalog import CheckContext, as_list, check, emit, stores_of
 from checks.ops_checks import attested
 
 K8S = ("kubernetes",)
@@ -27,15 +27,11 @@ BROAD_GROUPS = {"group:system:authenticated", "group:system:unauthenticated", "g
 CIS = "CIS Kubernetes Benchmark v1.9"
 
 
-def _seq(v: Any) -> list[Any]:
-    return list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
-
-
 def reads_secrets(groups: Any, resources: Any, verbs: Any) -> bool:
     """An RBAC rule that lets its holder read Secret values: get/list/watch (or *) on secrets (or *)
     in the core API group (or *). ``list`` and ``watch`` return values just like ``get``."""
-    return (bool({"", "*"} & set(_seq(groups))) and bool({"secrets", "*"} & set(_seq(resources)))
-            and bool(READ_VERBS & set(_seq(verbs))))
+    return (bool({"", "*"} & set(as_list(groups))) and bool({"secrets", "*"} & set(as_list(resources)))
+            and bool(READ_VERBS & set(as_list(verbs))))
 
 
 def is_broad_group(subject: str) -> bool:
@@ -60,7 +56,7 @@ def is_system(subject: str) -> bool:
 
 def secret_reader_verdict(principals: Any, namespace: Any, names: Any) -> tuple[bool, str]:
     """(passed, why) for one bound rule that reads Secrets."""
-    subjects = [str(s) for s in _seq(principals)]
+    subjects = [str(s) for s in as_list(principals)]
     broad = [s for s in subjects if is_broad_group(s)]
     if broad:
         return False, f"granted to {', '.join(broad)}"
@@ -68,13 +64,13 @@ def secret_reader_verdict(principals: Any, namespace: Any, names: Any) -> tuple[
     if default:
         return False, f"granted to the default service account {', '.join(default)} (every pod that names none)"
     cluster_wide = not isinstance(namespace, str) or not namespace
-    if cluster_wide and not _seq(names):
+    if cluster_wide and not as_list(names):
         people = [s for s in subjects if not is_system(s)]
         if people:
             return False, f"cluster-wide on every Secret to {', '.join(people)}"
         return True, "cluster-wide, control-plane identities only"
-    if _seq(names):
-        return True, f"limited to {', '.join(map(str, _seq(names)))}"
+    if as_list(names):
+        return True, f"limited to {', '.join(map(str, as_list(names)))}"
     return True, f"namespace {namespace} only, named subjects"
 
 
@@ -127,7 +123,7 @@ def legacy_service_account_tokens(ctx: CheckContext) -> pd.DataFrame:
     p = ctx.frame("principal")
     p = p[p["source"].eq("kubernetes") & p["kind"].eq("k8s_serviceaccount")]
     known = p["token_secrets"].map(lambda v: isinstance(v, (list, tuple, np.ndarray)))
-    tokens = pd.Series([(_seq(t) if k else _seq(refs)) for t, k, refs in
+    tokens = pd.Series([(as_list(t) if k else as_list(refs)) for t, k, refs in
                         zip(p["token_secrets"], known, p["secret_refs"])], index=p.index, dtype=object)
     passed = tokens.map(len).eq(0).astype("boolean")
     return emit(p, passed, path=p["name"], token_secrets=tokens, confirmed=known,
@@ -154,8 +150,8 @@ def secrets_as_env(ctx: CheckContext) -> pd.DataFrame:
     """General class: a secret delivered through the process environment instead of a file. One row per
     workload that consumes any Secret (workloads that consume none have nothing to judge)."""
     w = _workloads(ctx)
-    env = w["secret_env"].map(_seq)
-    files = w["secret_files"].map(_seq)
+    env = w["secret_env"].map(as_list)
+    files = w["secret_files"].map(as_list)
     w = w[(env.map(len) + files.map(len)) > 0]
     env = env[w.index]
     return emit(w, env.map(len).eq(0).astype("boolean"), path=w["name"], secret_env=env,
@@ -220,9 +216,9 @@ def native_secrets_only(ctx: CheckContext) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for store in s["store"]:
         ws = w[w["store"].eq(store)]
-        consumers = int(((ws["secret_env"].map(lambda v: len(_seq(v))) + ws["secret_files"].map(
-            lambda v: len(_seq(v)))) > 0).sum())
-        injected = sorted({i for v in ws["secret_integrations"] for i in _seq(v)})
+        consumers = int(((ws["secret_env"].map(lambda v: len(as_list(v))) + ws["secret_files"].map(
+            lambda v: len(as_list(v)))) > 0).sum())
+        injected = sorted({i for v in ws["secret_integrations"] for i in as_list(v)})
         present = crs[crs["store"].eq(store) & (crs["objects"].fillna(0).astype(float) > 0)]
         managed = injected + [INTEGRATION_NAMES[n] for n in present["name"] if n in INTEGRATION_NAMES]
         rows.append({"consumers": consumers, "native": int(own["store"].eq(store).sum()), "managed": managed})
