@@ -126,12 +126,14 @@ class RuleChange:
     note: str
 
     def describe(self) -> str:
-        unused = [c for c in self.granted if c not in self.used]
+        """One line a person reads (lists joined with commas, not Python literals)."""
+        unused = ", ".join(c for c in self.granted if c not in self.used)
         if self.verdict == "remove":
-            return f"{self.policy}: remove {self.path!r} {list(self.granted)} (unused in the window)"
+            return f"{self.policy}: remove {self.path!r} ({', '.join(self.granted)}; unused in the window)"
         if self.verdict == "narrow":
-            return f"{self.policy}: narrow {self.path!r} to {list(self.used)} (unused: {unused}){self.note}"
-        return f"{self.policy}: keep {self.path!r} {list(self.granted)}{self.note}"
+            return (f"{self.policy}: narrow {self.path!r} to {', '.join(self.used)}"
+                    + (f" (unused: {unused})" if unused else "") + self.note)
+        return f"{self.policy}: keep {self.path!r} ({', '.join(self.granted)}){self.note}"
 
 
 @dataclass
@@ -425,7 +427,7 @@ def _diff(today_rules: list[Any], today: ACL, observed: list[ObservedAccess]) ->
         note = ""
         if used_paths and parse_pattern(key).is_wildcard:
             shown = sorted(used_paths)[:5]
-            note = f"; wildcard used only for {shown}{' ...' if len(used_paths) > 5 else ''}"
+            note = f"; wildcard used only for {', '.join(shown)}{' ...' if len(used_paths) > 5 else ''}"
         if not used:
             verdict: Literal["remove", "narrow", "keep"] = "remove"
         else:
@@ -620,7 +622,7 @@ def _iam_changes(today: pd.DataFrame, used: set[tuple[str, str]]) -> tuple[list[
                                if fnmatch.fnmatchcase(ua.lower(), a.lower()) and fnmatch.fnmatchcase(ures, str(r.path))})
         note = ""
         if hit and any("*" in a for a in hit):
-            note = f"; wildcard used only for {used_actions[:5]}"
+            note = f"; wildcard used only for {', '.join(used_actions[:5])}{' ...' if len(used_actions) > 5 else ''}"
         verdict: Literal["remove", "narrow", "keep"] = "remove" if not hit else (
             "narrow" if len(hit) < len(acts) or note or "*" in str(r.path) else "keep")
         if hit:
